@@ -1,0 +1,142 @@
+"""Command mode: the text after ``:`` (and ``tamer -c``) parsed into a ``Command``.
+
+``:co``, ``:img``, ``:inspect container/docker:web``, ``:rename container/web web2``,
+``:prune volumes``. Parsing is pure; the app decides what each command does. Arguments are
+split with shlex-like rules into an argv list, never handed to a shell.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+from tamer_tui.core.errors import InvalidInput
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    aliases: tuple[str, ...]
+    help: str
+    usage: str = ""
+    screen: bool = False  # opens a screen (navigation) rather than doing an action
+    mutates: bool = False  # blocked by --readonly
+    destructive: bool = False  # asks for confirmation
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("containers", ("co", "ctr", "ps", "container"), "Containers of every runtime", screen=True),
+    CommandSpec("images", ("img", "image", "im"), "Images of every runtime", screen=True),
+    CommandSpec("networks", ("net", "nets", "network"), "Networks of every runtime", screen=True),
+    CommandSpec("volumes", ("vol", "vols", "volume"), "Volumes of every runtime", screen=True),
+    CommandSpec("runtimes", ("rt", "doctor"), "Detected runtimes and their state", screen=True),
+    CommandSpec("help", ("?", "h"), "Keys and commands of the current screen", screen=True),
+    CommandSpec("inspect", ("describe", "desc", "yaml"), "Inspect an object", "inspect KIND/[RUNTIME:]NAME"),
+    CommandSpec("top", (), "Processes of a container", "top container/NAME"),
+    CommandSpec("stats", (), "Live CPU/memory/net/IO of a container", "stats container/NAME"),
+    CommandSpec("env", (), "Environment of a container", "env container/NAME"),
+    CommandSpec("history", ("layers",), "Layers of an image", "history image/NAME"),
+    CommandSpec("start", ("up",), "Start a container", "start container/NAME", mutates=True),
+    CommandSpec("stop", (), "Stop a container", "stop container/NAME", mutates=True),
+    CommandSpec("restart", (), "Restart a container", "restart container/NAME", mutates=True),
+    CommandSpec("pause", (), "Pause a container", "pause container/NAME", mutates=True),
+    CommandSpec("unpause", ("resume",), "Unpause a container", "unpause container/NAME", mutates=True),
+    CommandSpec("kill", (), "Kill a container (SIGKILL)", "kill container/NAME", mutates=True, destructive=True),
+    CommandSpec("rm", ("delete", "del", "remove", "rmi"), "Remove an object", "rm KIND/NAME", mutates=True,
+                destructive=True),
+    CommandSpec("rename", (), "Rename a container", "rename container/NAME NEW", mutates=True),
+    CommandSpec("pull", (), "Pull an image", "pull [RUNTIME:]REFERENCE", mutates=True),
+    CommandSpec("tag", (), "Tag an image", "tag image/NAME REPO[:TAG]", mutates=True),
+    CommandSpec("prune", (), "Prune unused images, networks or volumes", "prune images|networks|volumes [RUNTIME]",
+                mutates=True, destructive=True),
+    CommandSpec("create", ("new",), "Create a network or volume", "create network|volume NAME [RUNTIME]",
+                mutates=True),
+    CommandSpec("theme", (), "Switch the theme", "theme NAME"),
+    CommandSpec("quit", ("q", "q!", "exit", "qa"), "Quit Tamer"),
+)
+
+_BY_NAME: dict[str, CommandSpec] = {}
+for _spec in COMMANDS:
+    _BY_NAME[_spec.name] = _spec
+    for _alias in _spec.aliases:
+        _BY_NAME[_alias] = _spec
+
+KIND_ALIASES: dict[str, str] = {
+    "container": "container", "containers": "container", "co": "container", "ctr": "container", "c": "container",
+    "image": "image", "images": "image", "img": "image", "im": "image", "i": "image",
+    "network": "network", "networks": "network", "net": "network", "n": "network",
+    "volume": "volume", "volumes": "volume", "vol": "volume", "v": "volume",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """``KIND/[RUNTIME:]NAME`` - a kind, an optional runtime name and a name or id."""
+
+    kind: str
+    name: str
+    runtime: str | None = None
+
+    def __str__(self) -> str:
+        rt = f"{self.runtime}:" if self.runtime else ""
+        return f"{self.kind}/{rt}{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    spec: CommandSpec
+    args: tuple[str, ...] = field(default=())
+    raw: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def lookup(word: str) -> CommandSpec | None:
+    return _BY_NAME.get(word.lower())
+
+
+def parse_command(text: str) -> Command:
+    """Parse command-mode text; raises ``InvalidInput`` with a message fit for the status line."""
+    raw = text.strip().lstrip(":").strip()
+    if not raw:
+        raise InvalidInput("empty command")
+    try:
+        words = shlex.split(raw, posix=True)
+    except ValueError as exc:
+        raise InvalidInput(f"cannot parse {raw!r}: {exc}") from None
+    spec = lookup(words[0])
+    if spec is None:
+        hint = completions(words[0])
+        extra = f" (did you mean {', '.join(hint[:3])}?)" if hint else ""
+        raise InvalidInput(f"unknown command {words[0]!r}{extra}")
+    return Command(spec, tuple(words[1:]), raw)
+
+
+def parse_target(text: str, default_kind: str | None = None) -> Target:
+    """``container/web``, ``co/docker:web``, ``image/podman:busybox:latest``, or a bare name."""
+    kind = default_kind
+    rest = text
+    if "/" in text:
+        head, _, tail = text.partition("/")
+        if head.lower() in KIND_ALIASES:
+            kind, rest = KIND_ALIASES[head.lower()], tail
+    if kind is None:
+        raise InvalidInput(f"target {text!r} needs a kind, e.g. container/{text}")
+    runtime = None
+    if ":" in rest:
+        head, _, tail = rest.partition(":")
+        if head in ("docker", "podman") or head.startswith(("docker@", "podman@", "docker-", "podman-")):
+            runtime, rest = head, tail
+    if not rest:
+        raise InvalidInput(f"target {text!r} has no name")
+    return Target(kind, rest, runtime)
+
+
+def completions(prefix: str) -> list[str]:
+    """Command names and aliases starting with ``prefix`` (canonical names first)."""
+    p = prefix.lower().lstrip(":")
+    names = [s.name for s in COMMANDS if s.name.startswith(p)]
+    aliases = sorted(a for s in COMMANDS for a in s.aliases if a.startswith(p) and a not in names)
+    return names + aliases

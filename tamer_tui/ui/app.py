@@ -1,0 +1,312 @@
+"""The Tamer application: navigation, command mode, actions, themes and key remapping.
+
+Every user-visible action is a command (``:stop container/docker:web``); keys on rows just build
+that command, so ``tamer -c`` and tests drive exactly what a user does. Backend work runs in
+workers; the UI only renders state.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.command import Hit, Hits, Provider
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from tamer_tui.core.commands import COMMANDS, Command, parse_command, parse_target
+from tamer_tui.core.errors import InvalidInput, TamerError
+from tamer_tui.core.manager import resolve_target
+from tamer_tui.core.models import ContainerRow
+from tamer_tui.core.session import Session
+from tamer_tui.core.stats_poller import StatsPoller
+from tamer_tui.ui.format import human_size
+from tamer_tui.ui.screens.confirm_screen import ConfirmScreen
+from tamer_tui.ui.screens.containers_screen import ContainersScreen
+from tamer_tui.ui.screens.help_screen import HelpScreen
+from tamer_tui.ui.screens.images_screen import ImagesScreen
+from tamer_tui.ui.screens.inspect_screen import InspectScreen
+from tamer_tui.ui.screens.networks_screen import NetworksScreen
+from tamer_tui.ui.screens.prompt_screen import PromptScreen
+from tamer_tui.ui.screens.resource_screen import ResourceScreen
+from tamer_tui.ui.screens.stats_screen import StatsScreen
+from tamer_tui.ui.screens.table_screen import TableScreen
+from tamer_tui.ui.screens.volumes_screen import VolumesScreen
+from tamer_tui.ui.themes import register_themes
+
+RESOURCE_SCREENS: dict[str, type[ResourceScreen]] = {
+    "containers": ContainersScreen,
+    "images": ImagesScreen,
+    "networks": NetworksScreen,
+    "volumes": VolumesScreen,
+}
+
+
+class ContainerStatsColumns:
+    """CPU/MEM cells of the containers table, sampled for visible running rows only."""
+
+    def __init__(self, app: TamerApp) -> None:
+        self.app = app
+        self.poller = StatsPoller(app.session.manager)
+
+    def cpu(self, key: str) -> float:
+        return self.poller.cpu(key)
+
+    def mem(self, key: str) -> int:
+        return self.poller.mem(key)
+
+    def cpu_text(self, key: str) -> str:
+        v = self.poller.cpu(key)
+        return "-" if v < 0 else f"{v:.1f}"
+
+    def mem_text(self, key: str) -> str:
+        v = self.poller.mem(key)
+        return "-" if v < 0 else human_size(v)
+
+    def attach(self, screen: ContainersScreen) -> None:
+        def visible() -> list[ContainerRow]:
+            if self.app.screen is not screen:
+                return []
+            table = screen.table
+            top = int(table.scroll_y)
+            keys = table.keys[top : top + max(1, table.size.height)]
+            return [r for k in keys if (r := screen.store.get(k)) is not None]
+
+        def refreshed() -> None:
+            screen.table._cache.clear()
+            screen.table.refresh()
+
+        screen.run_worker(self.poller.run(visible, refreshed), name="container-stats", group="stats")
+
+
+class TamerCommands(Provider):
+    """Command palette (ctrl+p): every command and every screen."""
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        app: TamerApp = self.app  # type: ignore[assignment]
+        for spec in COMMANDS:
+            text = f":{spec.name}  {spec.help}"
+            score = matcher.match(text)
+            if score > 0 and (spec.screen or spec.name in ("quit", "prune")):
+                yield Hit(score, matcher.highlight(text), lambda s=spec: app.execute(s.name), help=spec.usage)
+
+    async def discover(self) -> Hits:
+        app: TamerApp = self.app  # type: ignore[assignment]
+        for spec in COMMANDS:
+            if spec.screen:
+                yield Hit(1.0, f":{spec.name}", lambda s=spec: app.execute(s.name), help=spec.help)
+
+
+class TamerApp(App[None]):
+    """Tamer's Textual app."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Tamer"
+    COMMANDS = App.COMMANDS | {TamerCommands}
+    BINDINGS = [
+        Binding(":", "command_mode", "Command", id="app.command"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit"),
+    ]
+
+    header_state: reactive[tuple[str, str, bool]] = reactive(("", "", False))
+
+    def __init__(self, session: Session, initial_command: str | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.initial_command = initial_command or "containers"
+        self.history: list[str] = []
+        self.container_stats = ContainerStatsColumns(self)
+        self.runtime_notes: dict[str, str] = {}
+        self.last_result: str = ""  # last action's outcome, for tests and `tamer -c` scripts
+
+    # -- start -------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        theme_dirs = [Path(p) for p in getattr(self.session.settings, "theme_dirs", [])]
+        for warning in register_themes(self, self.session.themes, theme_dirs):
+            self.session.warnings.append(warning)
+        if self.session.theme in self.available_themes:
+            self.theme = self.session.theme
+        else:
+            self.session.warnings.append(f"unknown theme {self.session.theme!r}; using tamer-dark")
+            self.theme = "tamer-dark" if "tamer-dark" in self.available_themes else "textual-dark"
+        if self.session.key_overrides:
+            self.set_keymap(self.session.key_overrides)
+        self._update_header()
+        for name, cls in RESOURCE_SCREENS.items():
+            self.install_screen(cls(), name)
+        self.push_screen("containers")
+        if self.initial_command.strip().lstrip(":") not in ("containers", "co"):
+            self.execute(self.initial_command)
+        for warning in self.session.warnings:
+            self.notify(warning, severity="warning", timeout=10)
+        self.connect_runtimes()
+
+    @work(group="connect")
+    async def connect_runtimes(self) -> None:
+        await self.session.manager.connect_all()
+        for name, state in self.session.manager.states.items():
+            self.runtime_notes[name] = "" if state.reachable else state.error
+        self._update_header()
+
+    def runtime_state_changed(self, name: str, live: bool, message: str) -> None:
+        state = self.session.manager.states.get(name)
+        if state is not None and live and state.info is None:
+            self.connect_runtimes()
+        self.runtime_notes[name] = "" if live else (message or "down")
+        self._update_header()
+
+    def _update_header(self) -> None:
+        host = self.session.host_label or platform.node()
+        parts = []
+        for name, state in self.session.manager.states.items():
+            note = self.runtime_notes.get(name, "")
+            if not state.checked:
+                parts.append(f"{name} …")
+            elif note:
+                parts.append(f"{name} ✗")
+            elif state.info is not None:
+                parts.append(f"{name} {state.info.version}")
+            else:
+                parts.append(f"{name} ✗")
+        runtimes = "  ".join(parts) if parts else "no container runtime found"
+        self.header_state = (host, runtimes, self.session.readonly)
+
+    # -- navigation --------------------------------------------------------------------
+    def _navigate(self, name: str) -> None:
+        current = self.screen
+        if isinstance(current, ResourceScreen) and current.resource == name:
+            return
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ResourceScreen):
+            self.pop_screen()
+        if isinstance(self.screen, ResourceScreen):
+            self.history.append(self.screen.resource)
+            self.switch_screen(name)
+        else:
+            self.push_screen(name)
+
+    def go_back(self) -> None:
+        while self.history:
+            previous = self.history.pop()
+            if not (isinstance(self.screen, ResourceScreen) and self.screen.resource == previous):
+                self.switch_screen(previous)
+                return
+        self.notify("nothing to go back to (: for commands, ctrl+q to quit)", timeout=3)
+
+    def resource_screen(self, name: str) -> ResourceScreen:
+        screen = self.get_screen(name)
+        assert isinstance(screen, ResourceScreen)
+        return screen
+
+    # -- command mode ------------------------------------------------------------------
+    def action_command_mode(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ResourceScreen):
+            screen.action_command()
+        else:
+            self.prompt_then_execute("command", lambda v: v)
+
+    def action_help(self) -> None:
+        screen = self.screen
+        rows: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+        for key, active in screen.active_bindings.items():
+            b = active.binding
+            label = b.description or b.action
+            if (key, label) in seen:
+                continue
+            seen.add((key, label))
+            rows.append((self.get_key_display(b), label, b.id or ""))
+        self.push_screen(HelpScreen(sorted(rows, key=lambda r: r[2] or r[1]), screen.name or type(screen).__name__))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for spec in COMMANDS:
+            if spec.screen:
+                yield SystemCommand(f":{spec.name}", spec.help, lambda s=spec: self.execute(s.name))
+
+    def prompt_then_execute(self, prompt: str, build: Callable[[str], str]) -> None:
+        def done(value: str | None) -> None:
+            if value:
+                self.execute(build(value))
+
+        self.push_screen(PromptScreen(prompt), done)
+
+    def execute(self, text: str) -> None:
+        """Run command-mode text: navigate at once, or start a worker for the action."""
+        try:
+            cmd = parse_command(text)
+        except InvalidInput as exc:
+            self.report(str(exc), "error")
+            return
+        if cmd.name in RESOURCE_SCREENS:
+            self._navigate(cmd.name)
+            if cmd.args and cmd.args[0].startswith("/"):
+                self.resource_screen(cmd.name).table.set_filter(" ".join(cmd.args)[1:])
+            return
+        if cmd.name == "help":
+            self.action_help()
+            return
+        if cmd.name == "quit":
+            self.exit()
+            return
+        if cmd.name == "theme":
+            self._set_theme(cmd)
+            return
+        if cmd.spec.mutates and self.session.readonly:
+            self.report(f"read-only mode: {cmd.name} is disabled (started with --readonly)", "error")
+            return
+        self.run_command(cmd)
+
+    def _set_theme(self, cmd: Command) -> None:
+        if not cmd.args:
+            self.report(f"themes: {', '.join(sorted(self.available_themes))}", "information")
+            return
+        if cmd.args[0] not in self.available_themes:
+            self.report(f"unknown theme {cmd.args[0]!r}", "error")
+            return
+        self.theme = cmd.args[0]
+
+    def report(self, text: str, severity: str = "information") -> None:
+        self.last_result = text
+        screen = self.screen
+        if isinstance(screen, ResourceScreen):
+            screen.set_status(text, severity)
+        self.notify(text, severity=severity, timeout=6 if severity == "error" else 3)  # type: ignore[arg-type]
+
+    @work(group="actions")
+    async def run_command(self, cmd: Command) -> None:
+        try:
+            await self._dispatch(cmd)
+        except TamerError as exc:
+            self.report(str(exc), "error")
+
+    async def _dispatch(self, cmd: Command) -> None:
+        from tamer_tui.ui import actions
+
+        handler = getattr(actions, f"cmd_{cmd.name}", None)
+        if handler is None:
+            raise InvalidInput(f"{cmd.name}: not available here")
+        await handler(self, cmd)
+
+    async def confirm(self, question: str, label: str = "Delete") -> bool:
+        return bool(await self.push_screen_wait(ConfirmScreen(question, label)))
+
+    async def resolve(self, text: str, default_kind: str | None = None) -> Any:
+        target = parse_target(text, default_kind)
+        return target, await resolve_target(self.session.manager, target)
+
+    def show_inspect(self, title: str, data: Any) -> None:
+        self.push_screen(InspectScreen(title, data))
+
+    def show_table(self, title: str, headers: list[str], rows: list[list[str]]) -> None:
+        self.push_screen(TableScreen(title, headers, rows))
+
+    def show_stats(self, runtime: Any, ident: str, name: str) -> None:
+        self.push_screen(StatsScreen(runtime, ident, name))

@@ -1,0 +1,61 @@
+"""Images of every runtime (``:images``, ``:img``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from textual.binding import Binding
+
+from tamer_tui.core.feeds import FeedMessage, merged_feed
+from tamer_tui.core.models import ImageRow
+from tamer_tui.ui.format import age, human_size
+from tamer_tui.ui.screens.resource_screen import ResourceScreen, sort_binding
+from tamer_tui.ui.widgets.resource_table import Column
+
+
+class ImagesScreen(ResourceScreen):
+    """Repository:tag, id, size, containers using it, age; pull, tag, history, remove, prune."""
+
+    resource = "images"
+    target_kind = "image"
+
+    BINDINGS = [
+        Binding("y", "run('inspect')", "Inspect", id="images.inspect"),
+        Binding("h", "run('history')", "History", id="images.history"),
+        Binding("P", "pull", "Pull", id="images.pull"),
+        Binding("t", "prompt_run('tag', 'New tag (repo[:tag])')", "Tag", id="images.tag"),
+        Binding("ctrl+d", "run('rm')", "Delete", id="images.delete"),
+        Binding("X", "prune", "Prune", id="images.prune"),
+        sort_binding("N", "name", "name"),
+        sort_binding("Z", "size", "size"),
+        sort_binding("A", "age", "age"),
+        sort_binding("R", "runtime", "runtime"),
+    ]
+
+    def columns(self) -> list[Column[Any]]:
+        return [
+            Column("name", "REPOSITORY:TAG", lambda r: r.display_name, min_width=20, max_width=60),
+            Column("runtime", "RUNTIME", lambda r: r.runtime, min_width=7, max_width=16),
+            Column("id", "ID", lambda r: r.short_id, min_width=12, max_width=12),
+            Column("size", "SIZE", lambda r: human_size(r.size), min_width=7, align="right", sort=lambda r: r.size),
+            Column("containers", "USED BY", lambda r: "-" if r.containers < 0 else str(r.containers), min_width=7,
+                   align="right"),
+            Column("more", "TAGS", lambda r: str(len(r.tags)), min_width=4, align="right"),
+            Column("age", "AGE", lambda r: age(r.created), min_width=4, align="right", sort=lambda r: -r.created),
+        ]
+
+    def row_style(self, row: ImageRow) -> str:
+        return "dim" if row.dangling else ""
+
+    def feed(self) -> AsyncIterator[FeedMessage]:
+        return merged_feed(self.tamer.session.manager.runtimes, "images")
+
+    def target_of(self, row: ImageRow) -> str:
+        return f"image/{row.runtime}:{row.id}"
+
+    def action_pull(self) -> None:
+        self.tamer.prompt_then_execute("Image to pull (e.g. docker.io/library/alpine:3)", lambda v: f"pull {v}")
+
+    def action_prune(self) -> None:
+        self.tamer.execute("prune images")
