@@ -57,24 +57,13 @@ def build_session(args: argparse.Namespace) -> Any:
     endpoints: list[RuntimeEndpoint] = list(detection.endpoints)
     readonly = bool(getattr(args, "readonly", False) or settings.readonly)
     manager = RuntimeManager(endpoints, readonly=readonly)
-    themes: list[Any] = []
-    try:
-        from tamer_tui.core import themes as theme_mod
+    from tamer_tui.core.themes import load_themes
 
-        loaded_themes = theme_mod.load_themes()
-        themes = list(getattr(loaded_themes, "themes", loaded_themes))
-        warnings.extend(getattr(loaded_themes, "warnings", []))
-    except (ImportError, AttributeError):
-        pass
-    keys: dict[str, str] = {}
-    try:
-        from tamer_tui.core.keymap import Keymap
+    themes = load_themes(warnings=warnings)
+    from tamer_tui.core.keymap import Keymap
 
-        km = Keymap.from_settings(settings)
-        keys = km.textual_keymap()
-        warnings.extend(km.warnings)
-    except (ImportError, AttributeError):
-        keys = dict(settings.keys)
+    keymap = Keymap.from_settings(settings)
+    warnings.extend(keymap.warnings)
     return Session(
         manager=manager,
         readonly=readonly,
@@ -82,7 +71,7 @@ def build_session(args: argparse.Namespace) -> Any:
         mouse=settings.mouse and not getattr(args, "no_mouse", False),
         settings=settings,
         warnings=warnings,
-        key_overrides=keys,
+        key_overrides=keymap.textual_keymap(),
         themes=themes,
         host_label=os.environ.get("TAMER_HOST_LABEL", ""),
     )
@@ -109,7 +98,7 @@ def _doctor(argv: Sequence[str]) -> int:
     settings = load_settings().settings
 
     async def probe(endpoint: Any) -> Any:
-        rt = make_runtime(endpoint)
+        rt = make_runtime(endpoint, timeout=args.timeout)
         try:
             return await rt.connect()
         finally:

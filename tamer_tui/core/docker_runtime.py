@@ -643,8 +643,10 @@ class DockerRuntime(ContainerRuntime):
         await self._call(f"remove volume {name}", self._client().remove_volume, name, force=force)
 
     async def prune_volumes(self) -> PruneResult:
-        # API >= 1.42 prunes only anonymous volumes unless all=true is given
-        data = await self._call("prune volumes", self._client().prune_volumes, filters={"all": ["true"]})
+        # API >= 1.42 prunes only anonymous volumes unless all=true is given (older APIs reject the filter)
+        api = self._client()
+        new_api = tuple(int(x) for x in str(api.api_version).split(".")[:2]) >= (1, 42)
+        data = await self._call("prune volumes", api.prune_volumes, filters={"all": ["true"]} if new_api else None)
         return PruneResult(
             deleted=tuple(data.get("VolumesDeleted") or []),
             space_reclaimed=int(data.get("SpaceReclaimed") or 0),

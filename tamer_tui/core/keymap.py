@@ -26,30 +26,20 @@ SCOPE_PARENTS: dict[str, tuple[str, ...]] = {
     "app": (),
     "table": ("app",),
     "detail": ("app",),
-    "logs": ("app",),
     "containers": ("table", "app"),
     "images": ("table", "app"),
     "networks": ("table", "app"),
     "volumes": ("table", "app"),
-    "podman_pods": ("table", "app"),
-    "kube": ("table", "app"),
-    "kube_pods": ("kube", "table", "app"),
-    "kube_workloads": ("kube", "table", "app"),
 }
 
 SCOPE_TITLES: dict[str, str] = {
     "app": "Everywhere",
     "table": "Every list",
     "detail": "Describe / YAML views",
-    "logs": "Log views",
     "containers": "Containers",
     "images": "Images",
     "networks": "Networks",
     "volumes": "Volumes",
-    "podman_pods": "Podman pods",
-    "kube": "Every Kubernetes resource",
-    "kube_pods": "Kubernetes pods",
-    "kube_workloads": "Deployments, StatefulSets, DaemonSets",
 }
 
 #: Keys Textual or the terminal already own; no action may take them.
@@ -94,16 +84,10 @@ def _defs(scope: str, rows: Iterable[tuple[str, str, str]]) -> list[KeyDef]:
 
 DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
     _defs("app", [
-        ("command", ":", "command prompt (:containers, :pods, :ctx ...)"),
-        ("filter", "/", "filter the current view"),
-        ("help", "?", "help: the keys of the current view"),
+        ("command", ":", "command prompt (:containers, :images, :inspect container/NAME ...)"),
+        ("filter", "/", "filter the current view (text, regex, !inverse)"),
+        ("help", "?", "help: the keys of the current view and every command"),
         ("back", "escape", "back / close / clear the filter"),
-        ("palette", "ctrl+p", "command palette"),
-        ("quit", "q", "quit"),
-        ("refresh", "ctrl+r", "refresh now"),
-        ("history_back", "[", "previous view in history"),
-        ("history_forward", "]", "next view in history"),
-        ("last_view", "-", "toggle to the last view"),
     ])
     + _defs("table", [
         ("cursor_down", "j", "cursor down (arrows work too)"),
@@ -112,64 +96,47 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
         ("bottom", "G", "last row"),
         ("page_down", "ctrl+f", "page down"),
         ("page_up", "ctrl+b", "page up"),
-        ("mark", "space", "mark / unmark the row (bulk actions)"),
-        ("copy", "c", "copy the name / id"),
         ("sort_name", "N", "sort by name"),
         ("sort_age", "A", "sort by age"),
         ("sort_status", "S", "sort by status"),
         ("sort_cpu", "C", "sort by CPU"),
         ("sort_memory", "M", "sort by memory"),
+        ("sort_size", "Z", "sort by size"),
+        ("sort_runtime", "R", "sort by runtime"),
         ("sort_invert", "I", "invert the sort"),
     ])
     + _defs("detail", [
         ("wrap", "w", "toggle line wrap"),
         ("copy", "c", "copy the whole text"),
-        ("save", "ctrl+s", "save to a file"),
-        ("top", "g", "top"),
-        ("bottom", "G", "bottom"),
-    ])
-    + _defs("logs", [
-        ("follow", "s", "toggle autoscroll (follow)"),
-        ("wrap", "w", "toggle line wrap"),
-        ("timestamps", "t", "toggle timestamps"),
-        ("fullscreen", "f", "toggle full screen"),
-        ("previous", "p", "previous container instance (Kubernetes)"),
-        ("clear", "ctrl+l", "clear the buffer"),
-        ("save", "ctrl+s", "save the buffer to a file"),
-        ("next_match", "n", "next filter match"),
-        ("prev_match", "N", "previous filter match"),
-        ("top", "g", "top"),
-        ("bottom", "G", "bottom (and follow)"),
+        ("format", "J", "switch between YAML and JSON"),
     ])
     + _defs("containers", [
-        ("open", "enter", "open the container (details)"),
+        ("open", "enter", "open the container (inspect)"),
         ("describe", "d", "describe (inspect)"),
         ("yaml", "y", "inspect as YAML"),
-        ("logs", "l", "logs"),
-        ("shell", "s", "shell into the container"),
-        ("attach", "a", "attach"),
         ("start", "u", "start (up)"),
         ("stop", "x", "stop"),
         ("restart", "r", "restart"),
         ("pause", "p", "pause / unpause"),
-        ("stats", "t", "live stats (top)"),
+        ("stats", "t", "live stats (CPU, memory, net, I/O)"),
+        ("top", "T", "processes (top)"),
+        ("env", "e", "environment"),
+        ("rename", "n", "rename"),
         ("kill", "ctrl+k", "kill"),
         ("delete", "ctrl+d", "delete"),
-        ("toggle_all", "0", "show all / only running"),
     ])
     + _defs("images", [
-        ("open", "enter", "open the image (details)"),
+        ("open", "enter", "open the image (inspect)"),
         ("describe", "d", "describe (inspect)"),
         ("yaml", "y", "inspect as YAML"),
         ("history", "h", "layer history"),
         ("pull", "p", "pull"),
-        ("run", "r", "run a container from the image"),
+        ("tag", "t", "tag"),
         ("delete", "ctrl+d", "delete"),
         ("prune", "ctrl+x", "prune dangling images"),
-        ("toggle_all", "0", "show all / hide intermediate"),
     ])
     + _defs("networks", [
-        ("open", "enter", "open the network (details)"),
+        ("open", "enter", "open the network (inspect)"),
         ("describe", "d", "describe (inspect)"),
         ("yaml", "y", "inspect as YAML"),
         ("create", "n", "create a network"),
@@ -177,47 +144,12 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
         ("prune", "ctrl+x", "prune unused networks"),
     ])
     + _defs("volumes", [
-        ("open", "enter", "open the volume (details)"),
+        ("open", "enter", "open the volume (inspect)"),
         ("describe", "d", "describe (inspect)"),
         ("yaml", "y", "inspect as YAML"),
         ("create", "n", "create a volume"),
         ("delete", "ctrl+d", "delete"),
         ("prune", "ctrl+x", "prune unused volumes"),
-    ])
-    + _defs("podman_pods", [
-        ("open", "enter", "open the pod (its containers)"),
-        ("describe", "d", "describe (inspect)"),
-        ("yaml", "y", "inspect as YAML"),
-        ("logs", "l", "logs of all containers"),
-        ("start", "u", "start (up)"),
-        ("stop", "x", "stop"),
-        ("restart", "r", "restart"),
-        ("pause", "p", "pause / unpause"),
-        ("kill", "ctrl+k", "kill"),
-        ("delete", "ctrl+d", "delete"),
-    ])
-    + _defs("kube", [
-        ("open", "enter", "drill down (pods of a deployment, containers of a pod ...)"),
-        ("describe", "d", "describe"),
-        ("yaml", "y", "YAML"),
-        ("edit", "e", "edit in $EDITOR"),
-        ("delete", "ctrl+d", "delete"),
-        ("all_namespaces", "0", "all namespaces"),
-        ("namespace", "n", "switch namespace"),
-    ])
-    + _defs("kube_pods", [
-        ("logs", "l", "logs"),
-        ("previous_logs", "P", "logs of the previous container instance"),
-        ("shell", "s", "shell into the container"),
-        ("attach", "a", "attach"),
-        ("port_forward", "F", "port-forward"),
-        ("kill", "ctrl+k", "kill (delete with grace period 0)"),
-    ])
-    + _defs("kube_workloads", [
-        ("logs", "l", "logs of the first pod"),
-        ("scale", "s", "scale"),
-        ("restart", "r", "rollout restart"),
-        ("port_forward", "F", "port-forward"),
     ])
 )
 
@@ -446,7 +378,7 @@ class Keymap:
                     return d.action
         return None
 
-    def as_textual_keymap(self) -> dict[str, str]:
+    def textual_keymap(self) -> dict[str, str]:
         """``{binding id: keys}`` for ``App.set_keymap`` when Bindings use the action ids as ids."""
         return {action: ",".join(keys) for action, keys in self._keys.items()}
 

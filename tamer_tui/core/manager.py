@@ -16,12 +16,12 @@ from tamer_tui.core.models import RuntimeEndpoint, RuntimeInfo, RuntimeKind
 from tamer_tui.core.runtime import ContainerRuntime
 
 
-def make_runtime(endpoint: RuntimeEndpoint) -> ContainerRuntime:
+def make_runtime(endpoint: RuntimeEndpoint, timeout: float | None = None) -> ContainerRuntime:
     """The backend for an endpoint (imported lazily: the SDKs are only loaded when used)."""
     if endpoint.kind == RuntimeKind.DOCKER:
         from tamer_tui.core.docker_runtime import DockerRuntime
 
-        return DockerRuntime(endpoint)
+        return DockerRuntime(endpoint, timeout=timeout) if timeout else DockerRuntime(endpoint)
     from tamer_tui.core.podman_runtime import PodmanRuntime
 
     return PodmanRuntime(endpoint)
@@ -50,6 +50,12 @@ class RuntimeManager:
         for ep in self.endpoints:
             if ep.name not in self.states:
                 self.states[ep.name] = RuntimeState(ep, make_runtime(ep))
+
+    @classmethod
+    def from_runtimes(cls, runtimes: Sequence[ContainerRuntime], readonly: bool = False) -> RuntimeManager:
+        """A manager over runtimes built by the caller (tests, embedding)."""
+        states = {rt.name: RuntimeState(rt.endpoint, rt) for rt in runtimes}
+        return cls([rt.endpoint for rt in runtimes], readonly=readonly, states=states)
 
     @property
     def runtimes(self) -> list[ContainerRuntime]:

@@ -108,10 +108,6 @@ class LoadResult:
     backup: Path | None = None
 
 
-class SettingsError(ValueError):
-    """One invalid value; the message names the file and the dotted key."""
-
-
 # --------------------------------------------------------------------------------------- parsing
 def _describe(value: Any) -> str:
     text = repr(value)

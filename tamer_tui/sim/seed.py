@@ -21,6 +21,7 @@ Special pods: ``chatty-...`` in ``default`` logs thousands of lines per second (
 from __future__ import annotations
 
 import copy
+import gc
 import hashlib
 import json
 import random
@@ -113,6 +114,11 @@ def short_hash(text: str, n: int = 10) -> str:
     """A deterministic name-safe hash of ``text`` (controller-revision-hash and the like)."""
     digest = hashlib.sha1(text.encode()).digest()
     return "".join(SAFE_ALPHABET[b % len(SAFE_ALPHABET)] for b in digest[:n])
+
+
+def revision_hash(template: dict[str, Any]) -> str:
+    """The ``controller-revision-hash`` suffix of a StatefulSet/DaemonSet pod template."""
+    return short_hash(json.dumps(template, sort_keys=True), 10)
 
 
 def fields_v1(obj: Any, depth: int = 99) -> Any:
@@ -374,8 +380,12 @@ class _Builder:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def suffix(self, n: int = 5) -> str:
-        rng = self.rng
-        return "".join(rng.choice(SAFE_ALPHABET) for _ in range(n))
+        bits = self.rng.getrandbits(5 * n)
+        out = []
+        for _ in range(n):
+            out.append(SAFE_ALPHABET[(bits & 31) % 27])
+            bits >>= 5
+        return "".join(out)
 
     def ts(self, when: float) -> str:
         return rfc3339(when)
@@ -702,10 +712,10 @@ class _Builder:
         config_mount: str | None = None,
         sidecar: bool = False,
     ) -> dict[str, Any]:
-        ports = [{"containerPort": port, "name": "http", "protocol": "TCP"}]
-        if not sidecar and lang in ("go", "java", "python", "node"):
+        ports: list[dict[str, Any]] = [{"containerPort": port, "name": "http", "protocol": "TCP"}]
+        if not sidecar and lang in ("go", "java"):
             ports.append({"containerPort": 9090, "name": "metrics", "protocol": "TCP"})
-        env: list[dict[str, Any]] = [
+        env_all: list[Any] = [
             {"name": "POD_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}}},
             {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}},
             {"name": "POD_IP", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}},
@@ -724,7 +734,8 @@ class _Builder:
             },
             {"name": "GOMAXPROCS" if lang == "go" else "WORKERS", "value": "2"},
             {"name": "TZ", "value": "UTC"},
-        ][:env_count]
+        ]
+        env: list[dict[str, Any]] = env_all[:env_count]
         c: dict[str, Any] = {
             "name": name,
             "image": image,
@@ -753,13 +764,7 @@ class _Builder:
                 "successThreshold": 1,
                 "timeoutSeconds": 1,
             }
-        c["securityContext"] = {
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "runAsUser": 10001,
-        }
+        c["securityContext"] = {"allowPrivilegeEscalation": False, "runAsNonRoot": True, "runAsUser": 10001}
         c["terminationMessagePath"] = "/dev/termination-log"
         c["terminationMessagePolicy"] = "File"
         mounts = []
@@ -949,10 +954,10 @@ class _Builder:
         if hostname_subdomain:
             proto["spec"]["hostname"] = "@@NAME@@"
             proto["spec"]["subdomain"] = hostname_subdomain[1]
-        text = _ENC.encode(proto).decode()
-        parts = re.split(r"@@([A-Z0-9]+)@@", text)
+        raw = _ENC.encode(proto)
+        parts = re.split(rb"@@([A-Z0-9]+)@@", raw)
         literal = parts[0::2]
-        slots = parts[1::2]
+        slots = [s.decode() for s in parts[1::2]]
         ncont = len(tpl["spec"]["containers"])
         pods = self.out.objects.setdefault("v1/pods", [])
         spread = max(1.0, min(600.0, count * 0.5))
@@ -977,11 +982,12 @@ class _Builder:
             }
             for ci in range(ncont):
                 vals[f"CID{ci}"] = self.container_id()
+            enc = {k: v.encode() for k, v in vals.items()}
             buf = [literal[0]]
             for k, lit in zip(slots, literal[1:], strict=True):
-                buf.append(vals[k])
+                buf.append(enc[k])
                 buf.append(lit)
-            pods.append(_DEC.decode("".join(buf)))
+            pods.append(_DEC.decode(b"".join(buf)))
 
     def single_pod(
         self,
@@ -1165,15 +1171,15 @@ class _Builder:
                 "Update",
                 ts,
                 {
-                    "f:metadata": fields_v1({k: v for k, v in meta.items() if k in ("generateName", "labels", "ownerReferences", "annotations")}),
-                    "f:spec": fields_v1(dict(tpl["spec"]), 3),
+                    "f:metadata": fields_v1({k: v for k, v in meta.items() if k in ("generateName", "labels", "ownerReferences", "annotations")}, 3),
+                    "f:spec": fields_v1(dict(tpl["spec"]), 2),
                 },
             ),
             managed_entry(
                 "k3s" if self.flavor.name == "k3s" else "kubelet",
                 "Update",
                 ready_ts,
-                {"f:status": fields_v1({k: v for k, v in status.items() if k in ("conditions", "containerStatuses", "hostIP", "hostIPs", "phase", "podIP", "podIPs", "startTime")}, 2)},
+                {"f:status": fields_v1({k: v for k, v in status.items() if k in ("conditions", "containerStatuses", "hostIP", "hostIPs", "phase", "podIP", "podIPs", "startTime")}, 1)},
                 "status",
             ),
         ]
@@ -1218,21 +1224,28 @@ class _Builder:
         self.out.add("v1/services", obj)
         return obj
 
-    def endpoints_for(self, svc: dict[str, Any]) -> None:
-        """Endpoints (and an EndpointSlice) for a service from the seeded running pods."""
+    def endpoints_for(self, svc: dict[str, Any], pods_by_ns: dict[str, list[dict[str, Any]]]) -> None:
+        """Endpoints for a service from the seeded pods (at most 1000 addresses, like the real one)."""
         sel = svc["spec"].get("selector") or {}
         if not sel:
             return
         ns = svc["metadata"]["namespace"]
-        ready, not_ready = [], []
-        for pod in self.out.get("v1/pods"):
-            if pod["metadata"]["namespace"] != ns:
-                continue
+        ready: list[dict[str, Any]] = []
+        not_ready: list[dict[str, Any]] = []
+        first_match: dict[str, Any] | None = None
+        truncated = False
+        items = tuple(sel.items())
+        for pod in pods_by_ns.get(ns, ()):
             labels = pod["metadata"].get("labels") or {}
-            if any(labels.get(k) != v for k, v in sel.items()):
+            if any(labels.get(k) != v for k, v in items):
                 continue
+            if first_match is None:
+                first_match = pod
             if pod["status"].get("phase") in ("Succeeded", "Failed") or not pod["status"].get("podIP"):
                 continue
+            if len(ready) + len(not_ready) >= 1000:
+                truncated = True
+                break
             addr = {
                 "ip": pod["status"]["podIP"],
                 "nodeName": pod["spec"]["nodeName"],
@@ -1241,15 +1254,17 @@ class _Builder:
             is_ready = any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
             (ready if is_ready else not_ready).append(addr)
         ports = [
-            {"name": p.get("name", ""), "port": _target_port(p, ns, sel, self.out), "protocol": p.get("protocol", "TCP")}
+            {"name": p.get("name", ""), "port": _target_port(p, first_match), "protocol": p.get("protocol", "TCP")}
             for p in svc["spec"]["ports"]
         ]
         subset: dict[str, Any] = {}
         if ready:
-            subset["addresses"] = ready[:1000]
+            subset["addresses"] = ready
         if not_ready:
-            subset["notReadyAddresses"] = not_ready[:1000]
+            subset["notReadyAddresses"] = not_ready
         ep: dict[str, Any] = {"metadata": self.meta(svc["metadata"]["name"], ns, _ts_of(svc), svc["metadata"].get("labels"))}
+        if truncated:
+            ep["metadata"]["annotations"] = {"endpoints.kubernetes.io/over-capacity": "truncated"}
         if subset:
             subset["ports"] = ports
             ep["subsets"] = [subset]
@@ -1385,21 +1400,16 @@ def _ts_of(obj: dict[str, Any]) -> float:
     return parse_rfc3339(obj["metadata"].get("creationTimestamp")) or time.time()
 
 
-def _target_port(port: dict[str, Any], ns: str, sel: dict[str, str], out: SeedData) -> int:
+def _target_port(port: dict[str, Any], pod: dict[str, Any] | None) -> int:
+    """Resolve a service port's (possibly named) targetPort against a selected pod."""
     target = port.get("targetPort", port.get("port"))
     if isinstance(target, int):
         return target
-    for pod in out.get("v1/pods"):
-        if pod["metadata"]["namespace"] != ns:
-            continue
-        labels = pod["metadata"].get("labels") or {}
-        if any(labels.get(k) != v for k, v in sel.items()):
-            continue
+    if pod is not None:
         for c in pod["spec"]["containers"]:
             for p in c.get("ports") or []:
                 if p.get("name") == target:
                     return int(p["containerPort"])
-        break
     return int(port.get("port", 80))
 
 
@@ -1443,7 +1453,22 @@ def build_seed(
     now: float | None = None,
     kube_version: str = "v1.31.4",
 ) -> SeedData:
-    """Build every seeded object (deterministic for the arguments, ``now`` included)."""
+    """Build every seeded object (deterministic for the arguments, ``now`` included).
+
+    The cyclic garbage collector is paused while building: tens of thousands of fresh dicts would
+    otherwise trigger full collections over and over.
+    """
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(name, flavor, pods, namespaces, nodes, seed, now, kube_version)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _build(name: str, flavor: str, pods: int, namespaces: int, nodes: int, seed: int, now: float | None,
+           kube_version: str) -> SeedData:
     b = _Builder(name=name, flavor=flavor, nodes=nodes, seed=seed,
                  now=time.time() if now is None else now, kube_version=kube_version)
     app_ns = app_namespace_names(max(0, namespaces))
@@ -1465,8 +1490,12 @@ def build_seed(
         replicas = counts[k : k + len(plan["apps"])]
         k += len(plan["apps"])
         _app_namespace(b, plan, replicas, services)
+    pods_by_ns: dict[str, list[dict[str, Any]]] = {}
+    for pod in b.out.get("v1/pods"):
+        pods_by_ns.setdefault(pod["metadata"]["namespace"], []).append(pod)
     for svc in services:
-        b.endpoints_for(svc)
+        b.endpoints_for(svc, pods_by_ns)
+    seed_events(b.out, b.now, seed)
     return b.out
 
 
@@ -1626,7 +1655,7 @@ def _daemonset(
     tpl = b.pod_template(name, labels, containers, volumes=[{"emptyDir": {}, "name": "tmp"}],
                          extra_tolerations=extra_tolerations, priority_class=priority_class)
     n = len(b.nodes)
-    rev_hash = short_hash(json.dumps(tpl, sort_keys=True), 10)
+    rev_hash = revision_hash(tpl)
     tpl_with_hash = copy.deepcopy(tpl)
     ds = {
         "metadata": b.meta(name, namespace, created, labels, {"deprecated.daemonset.template.generation": "1"}),
@@ -1901,7 +1930,7 @@ def _statefulset(b: _Builder, name: str, ns: str, image: str, port: int, lang: s
     c["securityContext"] = {"runAsUser": 1001, "runAsNonRoot": True}
     c["volumeMounts"] = [{"mountPath": "/var/lib/data", "name": "data"}, {"mountPath": "/tmp", "name": "tmp"}]
     tpl = b.pod_template(name, dict(labels), [c], volumes=[{"emptyDir": {}, "name": "tmp"}])
-    rev = f"{name}-{short_hash(json.dumps(tpl, sort_keys=True), 10)}"
+    rev = f"{name}-{revision_hash(tpl)}"
     sts = {
         "metadata": b.meta(name, ns, created, dict(labels)),
         "spec": {

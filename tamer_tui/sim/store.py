@@ -10,6 +10,7 @@ synchronously and must not block.
 from __future__ import annotations
 
 import bisect
+import builtins
 import copy
 import logging
 import random
@@ -434,7 +435,7 @@ class Store:
         """
         lsel = selectors.parse_label_selector(label_selector) if label_selector else None
         fsel = selectors.parse_field_selector(field_selector, rtype) if field_selector else None
-        out: list[dict[str, Any]] = []
+        out: builtins.list[dict[str, Any]] = []
         for obj in self.iter_objects(rtype, namespace):
             if lsel is not None and not lsel.matches(obj):
                 continue
@@ -443,9 +444,9 @@ class Store:
             out.append(obj)
         return out, self.resource_version
 
-    def dependents(self, owner_uid: str) -> list[tuple[ResourceType, dict[str, Any]]]:
+    def dependents(self, owner_uid: str) -> builtins.list[tuple[ResourceType, dict[str, Any]]]:
         """Objects whose ``ownerReferences`` name ``owner_uid``."""
-        out: list[tuple[ResourceType, dict[str, Any]]] = []
+        out: builtins.list[tuple[ResourceType, dict[str, Any]]] = []
         for key, ns, name in sorted(self._owners.get(owner_uid, ())):
             rtype = self._types.get(key)
             if rtype is None:
@@ -748,7 +749,7 @@ class Store:
         """The oldest resourceVersion a watch may still start from."""
         return self._floor
 
-    def events_since(self, rv: int) -> list[WatchEvent]:
+    def events_since(self, rv: int) -> builtins.list[WatchEvent]:
         """Every change after ``rv``; ``ApiError`` 410 Expired when ``rv`` is older than the window."""
         if rv < self._floor:
             raise ApiError(
@@ -758,6 +759,13 @@ class Store:
             )
         i = bisect.bisect_right(self._event_rvs, rv)
         return self._events[i:]
+
+    def compact(self) -> int:
+        """Forget the watch history (like an etcd compaction): older versions answer 410 from now on."""
+        self._events.clear()
+        self._event_rvs.clear()
+        self._floor = self.resource_version
+        return self._floor
 
     def subscribe(self, callback: Callable[[WatchEvent], None]) -> Callable[[], None]:
         """Call ``callback`` synchronously for every change; returns the unsubscribe function."""

@@ -868,7 +868,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
 
 _GENERIC: Printer = (
     [_NAME, ("Age", "date", "", 0, _AGE_DESC)],
-    lambda o, now: [_meta(o).get("name", ""), _meta(o).get("creationTimestamp")],
+    lambda o, now: [_meta(o).get("name", ""), _age(o, now)],
 )
 
 
@@ -923,14 +923,17 @@ def crd_printer(crd: dict[str, Any], version: str) -> Printer:
     if not has_age:
         columns.append(("Age", "date", "", 0, _AGE_DESC))
     paths = [c.get("jsonPath", "") for c in cols_cfg]
+    types = [c.get("type", "string") for c in cols_cfg]
 
     def row(o: dict[str, Any], now: float) -> Row:
         cells: Row = [_meta(o).get("name", "")]
-        for p in paths:
+        for p, typ in zip(paths, types, strict=True):
             val = _jsonpath(o, p)
+            if typ == "date" and isinstance(val, str):
+                val = age(val, now)
             cells.append(val if isinstance(val, (str, int, float, bool)) or val is None else str(val))
         if not has_age:
-            cells.append(_meta(o).get("creationTimestamp"))
+            cells.append(_age(o, now))
         return cells
 
     return columns, row

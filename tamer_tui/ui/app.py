@@ -25,6 +25,7 @@ from tamer_tui.core.manager import resolve_target
 from tamer_tui.core.models import ContainerRow
 from tamer_tui.core.session import Session
 from tamer_tui.core.stats_poller import StatsPoller
+from tamer_tui.ui.bindings import kb
 from tamer_tui.ui.format import human_size
 from tamer_tui.ui.screens.confirm_screen import ConfirmScreen
 from tamer_tui.ui.screens.containers_screen import ContainersScreen
@@ -110,8 +111,8 @@ class TamerApp(App[None]):
     TITLE = "Tamer"
     COMMANDS = App.COMMANDS | {TamerCommands}
     BINDINGS = [
-        Binding(":", "command_mode", "Command", id="app.command"),
-        Binding("question_mark", "help", "Help", id="app.help"),
+        kb("app.command", "command_mode", "Command"),
+        kb("app.help", "help", "Help"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit"),
     ]
 
@@ -223,7 +224,8 @@ class TamerApp(App[None]):
                 continue
             seen.add((key, label))
             rows.append((self.get_key_display(b), label, b.id or ""))
-        self.push_screen(HelpScreen(sorted(rows, key=lambda r: r[2] or r[1]), screen.name or type(screen).__name__))
+        rows.sort(key=lambda r: (r[2] == "", r[2] or r[1]))  # Tamer's own (with ids) first, Textual's after
+        self.push_screen(HelpScreen(rows, screen.name or type(screen).__name__))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

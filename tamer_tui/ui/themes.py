@@ -23,6 +23,8 @@ def _as_dict(spec: Any) -> dict[str, Any]:
 
 
 def to_theme(spec: Any) -> Theme:
+    if hasattr(spec, "to_theme_kwargs"):
+        return Theme(**spec.to_theme_kwargs())
     data = _as_dict(spec)
     kwargs = {k: v for k, v in data.items() if k in _FIELDS and v is not None}
     return Theme(name=str(data["name"]), **kwargs)

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from rich.text import Text
-from textual.binding import Binding
 
 from tamer_tui.core.feeds import FeedMessage, merged_feed
 from tamer_tui.core.models import ContainerRow
+from tamer_tui.ui.bindings import kb
 from tamer_tui.ui.format import age
 from tamer_tui.ui.screens.resource_screen import ResourceScreen, sort_binding
 from tamer_tui.ui.widgets.resource_table import Column
@@ -37,24 +37,25 @@ class ContainersScreen(ResourceScreen):
     target_kind = "container"
 
     BINDINGS = [
-        Binding("y", "run('inspect')", "Inspect", id="containers.inspect"),
-        Binding("u", "run('start')", "Start", id="containers.start"),
-        Binding("o", "run('stop')", "Stop", id="containers.stop"),
-        Binding("r", "run('restart')", "Restart", id="containers.restart"),
-        Binding("p", "toggle_pause", "Pause/Unpause", id="containers.pause"),
-        Binding("ctrl+k", "run('kill')", "Kill", id="containers.kill"),
-        Binding("ctrl+d", "run('rm')", "Delete", id="containers.delete"),
-        Binding("n", "prompt_run('rename', 'New name')", "Rename", id="containers.rename"),
-        Binding("t", "run('top')", "Top", id="containers.top"),
-        Binding("x", "run('stats')", "Stats", id="containers.stats"),
-        Binding("e", "run('env')", "Env", id="containers.env"),
-        sort_binding("N", "name", "name"),
-        sort_binding("S", "state", "state"),
-        sort_binding("I", "image", "image"),
-        sort_binding("A", "age", "age"),
-        sort_binding("R", "runtime", "runtime"),
-        sort_binding("C", "cpu", "CPU"),
-        sort_binding("M", "mem", "memory"),
+        kb("containers.open", "run('inspect')", "Inspect", show=False),
+        kb("containers.describe", "run('inspect')", "Describe"),
+        kb("containers.yaml", "run('inspect')", "YAML", show=False),
+        kb("containers.start", "run('start')", "Start"),
+        kb("containers.stop", "run('stop')", "Stop"),
+        kb("containers.restart", "run('restart')", "Restart"),
+        kb("containers.pause", "toggle_pause", "Pause"),
+        kb("containers.stats", "run('stats')", "Stats"),
+        kb("containers.top", "run('top')", "Top"),
+        kb("containers.env", "run('env')", "Env"),
+        kb("containers.rename", "prompt_run('rename', 'New name')", "Rename"),
+        kb("containers.kill", "run('kill')", "Kill"),
+        kb("containers.delete", "run('rm')", "Delete"),
+        sort_binding("table.sort_name", "name"),
+        sort_binding("table.sort_status", "state"),
+        sort_binding("table.sort_age", "age"),
+        sort_binding("table.sort_runtime", "runtime"),
+        sort_binding("table.sort_cpu", "cpu"),
+        sort_binding("table.sort_memory", "mem"),
     ]
 
     def columns(self) -> list[Column[Any]]:
@@ -62,17 +63,17 @@ class ContainersScreen(ResourceScreen):
         return [
             Column("name", "NAME", lambda r: r.name, min_width=12, max_width=40),
             Column("runtime", "RUNTIME", lambda r: r.runtime, min_width=7, max_width=16),
-            Column("image", "IMAGE", lambda r: r.image, min_width=10, max_width=40),
             Column("state", "STATE", lambda r: Text(r.state, style=STATE_STYLE.get(r.state, "")), min_width=7),
             Column("health", "HEALTH", _health, min_width=6),
-            Column("status", "STATUS", lambda r: r.status, min_width=10, max_width=32),
-            Column("ports", "PORTS", lambda r: r.ports or "-", min_width=5, max_width=40),
             Column("cpu", "CPU%", lambda r: stats.cpu_text(r.key), min_width=5, align="right",
-                   sort=lambda r: stats.cpu(r.key)),
+                   sort=lambda r: -stats.cpu(r.key)),
             Column("mem", "MEM", lambda r: stats.mem_text(r.key), min_width=7, align="right",
-                   sort=lambda r: stats.mem(r.key)),
-            Column("id", "ID", lambda r: r.short_id, min_width=12, max_width=12),
+                   sort=lambda r: -stats.mem(r.key)),
+            Column("image", "IMAGE", lambda r: r.image, min_width=10, max_width=36),
+            Column("ports", "PORTS", lambda r: r.ports or "-", min_width=5, max_width=28),
+            Column("status", "STATUS", lambda r: r.status, min_width=10, max_width=28),
             Column("age", "AGE", lambda r: age(r.created), min_width=4, align="right", sort=lambda r: -r.created),
+            Column("id", "ID", lambda r: r.short_id, min_width=12, max_width=12),
         ]
 
     def row_style(self, row: ContainerRow) -> str:

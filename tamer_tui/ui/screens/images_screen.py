@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from textual.binding import Binding
-
 from tamer_tui.core.feeds import FeedMessage, merged_feed
 from tamer_tui.core.models import ImageRow
+from tamer_tui.ui.bindings import kb
 from tamer_tui.ui.format import age, human_size
 from tamer_tui.ui.screens.resource_screen import ResourceScreen, sort_binding
 from tamer_tui.ui.widgets.resource_table import Column
@@ -21,16 +20,18 @@ class ImagesScreen(ResourceScreen):
     target_kind = "image"
 
     BINDINGS = [
-        Binding("y", "run('inspect')", "Inspect", id="images.inspect"),
-        Binding("h", "run('history')", "History", id="images.history"),
-        Binding("P", "pull", "Pull", id="images.pull"),
-        Binding("t", "prompt_run('tag', 'New tag (repo[:tag])')", "Tag", id="images.tag"),
-        Binding("ctrl+d", "run('rm')", "Delete", id="images.delete"),
-        Binding("X", "prune", "Prune", id="images.prune"),
-        sort_binding("N", "name", "name"),
-        sort_binding("Z", "size", "size"),
-        sort_binding("A", "age", "age"),
-        sort_binding("R", "runtime", "runtime"),
+        kb("images.open", "run('inspect')", "Inspect", show=False),
+        kb("images.describe", "run('inspect')", "Describe"),
+        kb("images.yaml", "run('inspect')", "YAML", show=False),
+        kb("images.history", "run('history')", "History"),
+        kb("images.pull", "pull", "Pull"),
+        kb("images.tag", "prompt_run('tag', 'New tag (repo[:tag])')", "Tag"),
+        kb("images.delete", "run('rm')", "Delete"),
+        kb("images.prune", "prune", "Prune"),
+        sort_binding("table.sort_name", "name"),
+        sort_binding("table.sort_size", "size"),
+        sort_binding("table.sort_age", "age"),
+        sort_binding("table.sort_runtime", "runtime"),
     ]
 
     def columns(self) -> list[Column[Any]]:

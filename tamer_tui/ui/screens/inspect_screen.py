@@ -7,10 +7,10 @@ from typing import Any
 
 import yaml
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, TextArea
 
+from tamer_tui.ui.bindings import kb
 from tamer_tui.ui.widgets.header_bar import HeaderBar
 
 
@@ -19,12 +19,13 @@ def to_yaml(data: Any) -> str:
 
 
 class InspectScreen(Screen[None]):
-    """Full object of a row, fetched on demand; ``j`` toggles JSON/YAML, ``c`` copies it."""
+    """Full object of a row, fetched on demand; ``J`` toggles JSON/YAML, ``c`` copies it, ``w`` wraps."""
 
     BINDINGS = [
-        Binding("escape,q", "app.pop_screen", "Back", id="inspect.back"),
-        Binding("j", "toggle_format", "JSON/YAML", id="inspect.format"),
-        Binding("c", "copy", "Copy", id="inspect.copy"),
+        kb("app.back", "app.pop_screen", "Back"),
+        kb("detail.format", "toggle_format", "JSON/YAML"),
+        kb("detail.copy", "copy", "Copy"),
+        kb("detail.wrap", "toggle_wrap", "Wrap"),
     ]
 
     def __init__(self, title: str, data: Any, fmt: str = "yaml") -> None:
@@ -54,6 +55,10 @@ class InspectScreen(Screen[None]):
         area.language = self.fmt
         area.load_text(self._text())
         area.border_title = f"{self.object_title} ({self.fmt})"
+
+    def action_toggle_wrap(self) -> None:
+        area = self.query_one(TextArea)
+        area.soft_wrap = not area.soft_wrap
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self._text())

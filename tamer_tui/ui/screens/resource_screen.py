@@ -18,6 +18,7 @@ from textual.widgets import Footer, Static
 
 from tamer_tui.core.feeds import FeedMessage, Remove, Snapshot, SourceStatus, Upsert
 from tamer_tui.core.rowstore import RowStore
+from tamer_tui.ui.bindings import kb
 from tamer_tui.ui.widgets.command_bar import CommandBar
 from tamer_tui.ui.widgets.header_bar import HeaderBar
 from tamer_tui.ui.widgets.resource_table import Column, ResourceTable
@@ -34,9 +35,9 @@ class ResourceScreen(Screen[None]):
     scope_label: ClassVar[str] = "all"
 
     BINDINGS = [
-        Binding("escape", "back", "Back", id="app.back"),
-        Binding("/", "filter", "Filter", id="app.filter"),
-        Binding("enter,d", "run('inspect')", "Describe", id="resource.describe"),
+        kb("app.back", "back", "Back"),
+        kb("app.filter", "filter", "Filter"),
+        kb("table.sort_invert", "sort_invert", "Invert sort", show=False),
     ]
 
     def __init__(self) -> None:
@@ -79,7 +80,7 @@ class ResourceScreen(Screen[None]):
     def on_mount(self) -> None:
         self._update_title()
         self.table.focus()
-        self.run_worker(self._consume(), name=f"{self.resource}-feed", group=f"feed-{self.resource}", exclusive=True)
+        self.run_worker(self._consume, name=f"{self.resource}-feed", group=f"feed-{self.resource}", exclusive=True)
 
     def on_screen_resume(self) -> None:
         self.table.focus()
@@ -167,6 +168,10 @@ class ResourceScreen(Screen[None]):
     def action_sort(self, column: str) -> None:
         self.table.sort_by(column)
 
+    def action_sort_invert(self) -> None:
+        if self.table.sort_column is not None:
+            self.table.sort_by(self.table.sort_column)
+
     def action_run(self, command: str) -> None:
         row = self.table.cursor_row
         if row is None:
@@ -202,6 +207,7 @@ class ResourceScreen(Screen[None]):
         self.action_run("inspect")
 
 
-def sort_binding(key: str, column: str, label: str) -> Binding:
-    return Binding(key, f"sort('{column}')", f"Sort {label}", show=False, id=f"sort.{column}")
+def sort_binding(action_id: str, column: str) -> Binding:
+    """``table.sort_name`` etc. bound to sorting by one of the screen's columns."""
+    return kb(action_id, f"sort('{column}')", f"Sort {column}", show=False)
 

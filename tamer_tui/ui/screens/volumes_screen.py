@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from textual.binding import Binding
-
 from tamer_tui.core.feeds import FeedMessage, merged_feed
 from tamer_tui.core.models import VolumeRow
+from tamer_tui.ui.bindings import kb
 from tamer_tui.ui.format import age
 from tamer_tui.ui.screens.resource_screen import ResourceScreen, sort_binding
 from tamer_tui.ui.widgets.resource_table import Column
@@ -21,12 +20,15 @@ class VolumesScreen(ResourceScreen):
     target_kind = "volume"
 
     BINDINGS = [
-        Binding("y", "run('inspect')", "Inspect", id="volumes.inspect"),
-        Binding("c", "create", "Create", id="volumes.create"),
-        Binding("ctrl+d", "run('rm')", "Delete", id="volumes.delete"),
-        Binding("X", "prune", "Prune", id="volumes.prune"),
-        sort_binding("N", "name", "name"),
-        sort_binding("R", "runtime", "runtime"),
+        kb("volumes.open", "run('inspect')", "Inspect", show=False),
+        kb("volumes.describe", "run('inspect')", "Describe"),
+        kb("volumes.yaml", "run('inspect')", "YAML", show=False),
+        kb("volumes.create", "create", "Create"),
+        kb("volumes.delete", "run('rm')", "Delete"),
+        kb("volumes.prune", "prune", "Prune"),
+        sort_binding("table.sort_name", "name"),
+        sort_binding("table.sort_age", "age"),
+        sort_binding("table.sort_runtime", "runtime"),
     ]
 
     def columns(self) -> list[Column[Any]]:

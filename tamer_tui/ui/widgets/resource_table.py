@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tamer_tui.core.rowstore import RowFilter, RowStore
+from tamer_tui.ui.bindings import kb
 
 R = TypeVar("R")
 
@@ -55,12 +56,18 @@ class ResourceTable(ScrollView, Generic[R], can_focus=True):
     COMPONENT_CLASSES = {"resource-table--header", "resource-table--cursor"}
 
     BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
-        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
-        Binding("home,g", "jump(0)", "Top", show=False),
-        Binding("end,G", "jump(-1)", "Bottom", show=False),
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "jump(0)", "Top", show=False),
+        Binding("end", "jump(-1)", "Bottom", show=False),
+        kb("table.cursor_up", "cursor(-1)", "Up", show=False),
+        kb("table.cursor_down", "cursor(1)", "Down", show=False),
+        kb("table.page_up", "page(-1)", "Page up", show=False),
+        kb("table.page_down", "page(1)", "Page down", show=False),
+        kb("table.top", "jump(0)", "Top", show=False),
+        kb("table.bottom", "jump(-1)", "Bottom", show=False),
     ]
 
     cursor_index: reactive[int] = reactive(0, always_update=True, repaint=False)
@@ -197,10 +204,6 @@ class ResourceTable(ScrollView, Generic[R], can_focus=True):
 
     def action_jump(self, where: int) -> None:
         self.move_cursor_to(0 if where == 0 else len(self.keys) - 1)
-
-    def key_enter(self) -> None:
-        if self.cursor_key is not None:
-            self.post_message(self.Selected(self, self.cursor_key))
 
     def _scroll_cursor_into_view(self) -> None:
         height = max(1, self.size.height - 1)  # minus the header line
