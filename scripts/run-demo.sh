@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install Tamer into the repo's .venv and start `tamer demo` (simulated clusters + the TUI + any
-# local Docker/Podman that is already running). Installs no system package and starts no daemon.
+# local Docker/Podman that is already running). Installs only python3-venv (apt) when missing; starts no daemon.
 # Arguments are passed to `tamer demo`. Needs Python >= 3.11 with venv (Debian: python3-venv).
 set -euo pipefail
 
@@ -22,6 +22,13 @@ pick_python() {
     done
     return 1
 }
+
+if [ ! -x "$VENV/bin/python" ] && ! pick_python >/dev/null && command -v apt-get >/dev/null 2>&1; then
+    # a fresh Debian/Ubuntu has python3 but not its venv module
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    log "installing python3-venv (apt-get)"
+    $SUDO apt-get update -q >/dev/null && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 python3-venv >/dev/null
+fi
 
 if [ ! -x "$VENV/bin/python" ]; then
     PY="$(pick_python)" || die "Python >= 3.11 with the venv module is required (Debian/Ubuntu: apt-get install python3-venv)"

@@ -81,7 +81,6 @@ from tamer_tui.core.runtime import ContainerRuntime
 
 T = TypeVar("T")
 
-GO_ZERO_TIME = -62135596800  # time.Time{}.Unix(): "never"
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 300.0
 EXEC_TIMEOUT = 3600.0
@@ -848,10 +847,6 @@ class _HTTPStream(Iterable[T]):
         self._api: Any = None
         self._response: Any = None
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def _track(self, conn: Any) -> None:
         with self._lock:
             self._conns.append(conn)
@@ -995,12 +990,9 @@ class PodmanRuntime(ContainerRuntime):
         body: Any = None,
         stream: bool = False,
         timeout: Any = (CONNECT_TIMEOUT, READ_TIMEOUT),
-        compatible: bool = False,
     ) -> Any:
         """One HTTP request; transport and HTTP errors become Tamer errors (blocking)."""
         kwargs: dict[str, Any] = {"params": dict(params or {}), "stream": stream, "timeout": timeout}
-        if compatible:
-            kwargs["compatible"] = True
         if body is not None:
             kwargs["data"] = json.dumps(body)
             kwargs["headers"] = {"Content-Type": "application/json"}
@@ -1063,9 +1055,10 @@ class PodmanRuntime(ContainerRuntime):
     # -- lifecycle ---------------------------------------------------------------------------
     def _ping(self) -> None:
         response = self._send(self._client(), "GET", "/_ping", "the Podman service")
-        version = str(response.headers.get("Libpod-Api-Version") or "")
-        if re.fullmatch(r"\d+\.\d+\.\d+", version):
-            self._path_prefix = f"/v{version}/libpod/"
+        # Talk the service's own API version (4.3.1, 5.2.3-dev ...) rather than podman-py's.
+        version = re.match(r"\d+\.\d+\.\d+", str(response.headers.get("Libpod-Api-Version") or ""))
+        if version:
+            self._path_prefix = f"/v{version.group(0)}/libpod/"
             self._client().path_prefix = self._path_prefix
 
     async def connect(self) -> RuntimeInfo:
@@ -1155,7 +1148,8 @@ class PodmanRuntime(ContainerRuntime):
             "DELETE",
             f"/containers/{_quote(ident)}",
             f"container '{ident}'",
-            params={"force": _bool(force), "v": _bool(volumes)},
+            # force = kill like Docker's `rm -f`, instead of waiting for the stop timeout
+            params={"force": _bool(force), "v": _bool(volumes), **({"timeout": 0} if force else {})},
         )
         self._check_reports(reports, f"container '{ident}'")
 

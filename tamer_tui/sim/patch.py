@@ -112,7 +112,9 @@ def _walk(doc: Any, tokens: list[str], path: str, op: str) -> Any:
     for tok in tokens:
         if isinstance(node, dict):
             if tok not in node:
-                raise PatchError(f'{op} operation does not apply: doc is missing path: "{path}": missing value')
+                raise PatchError(
+                    f'{op} operation does not apply: doc is missing path: "{path}": missing value'
+                )
             node = node[tok]
         elif isinstance(node, list):
             node = node[_index(tok, len(node), path, allow_end=False)]
@@ -244,7 +246,9 @@ def _sort_by(items: list[Any], order: list[Any], merge_key: str | None) -> list[
     return sorted(items, key=lambda x: _index_in(order, x, merge_key))
 
 
-def _merge_sorted(left: list[Any], right: list[Any], server_order: list[Any], merge_key: str | None) -> list[Any]:
+def _merge_sorted(
+    left: list[Any], right: list[Any], server_order: list[Any], merge_key: str | None
+) -> list[Any]:
     """Interleave server-only items (left) and patch items (right) like apimachinery's mergeSortedSlice."""
     out: list[Any] = []
     i = j = 0
@@ -309,7 +313,9 @@ class _SMP:
             return self.merge_list([], value, schema, None)
         return value
 
-    def merge_map(self, original: dict[str, Any], patch: dict[str, Any], schema: Schema | None) -> dict[str, Any]:
+    def merge_map(
+        self, original: dict[str, Any], patch: dict[str, Any], schema: Schema | None
+    ) -> dict[str, Any]:
         patch = dict(patch)
         directive = patch.pop(_PATCH, None)
         if directive == "replace":
@@ -405,7 +411,9 @@ class _SMP:
                 if merge_key not in item:
                     raise PatchError(f"delete patch type with no merge key defined: {item}")
                 value = item[merge_key]
-                merged = [m for m in merged if not (isinstance(m, dict) and json_equal(m.get(merge_key), value))]
+                merged = [
+                    m for m in merged if not (isinstance(m, dict) and json_equal(m.get(merge_key), value))
+                ]
                 continue
             if directive not in (None, "merge"):
                 raise PatchError(f"Unknown patch type: {directive} in list item: {item}")

@@ -166,19 +166,195 @@ def wants_aggregated(header: str | None) -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------- protobuf bodies
+# Typed client-go clients (helm's release storage, for one) send request bodies as Kubernetes
+# protobuf ("k8s\0" + runtime.Unknown).  The few kinds such clients write are decoded here; the
+# responses are always JSON (those clients accept it).
+
+_PB_MAGIC = b"k8s\x00"
+# field number -> (json name, kind); kind: "s" string, "b" bytes (base64), "i" int, "bool",
+# "time", "raw" (JSON bytes), "map:s" / "map:b" (string or bytes values), "msg:<Name>", "rep:<kind>"
+_PB_TYPES: dict[str, dict[int, tuple[str, str]]] = {
+    "ObjectMeta": {
+        1: ("name", "s"),
+        2: ("generateName", "s"),
+        3: ("namespace", "s"),
+        4: ("selfLink", "s"),
+        5: ("uid", "s"),
+        6: ("resourceVersion", "s"),
+        7: ("generation", "i"),
+        8: ("creationTimestamp", "time"),
+        9: ("deletionTimestamp", "time"),
+        10: ("deletionGracePeriodSeconds", "i"),
+        11: ("labels", "map:s"),
+        12: ("annotations", "map:s"),
+        13: ("ownerReferences", "rep:msg:OwnerReference"),
+        14: ("finalizers", "rep:s"),
+        17: ("managedFields", "rep:msg:ManagedFieldsEntry"),
+    },
+    "OwnerReference": {
+        1: ("kind", "s"),
+        3: ("name", "s"),
+        4: ("uid", "s"),
+        5: ("apiVersion", "s"),
+        6: ("controller", "bool"),
+        7: ("blockOwnerDeletion", "bool"),
+    },
+    "ManagedFieldsEntry": {
+        1: ("manager", "s"),
+        2: ("operation", "s"),
+        3: ("apiVersion", "s"),
+        4: ("time", "time"),
+        6: ("fieldsType", "s"),
+        7: ("fieldsV1", "msg:FieldsV1"),
+        8: ("subresource", "s"),
+    },
+    "FieldsV1": {1: ("Raw", "raw")},
+    "Secret": {
+        1: ("metadata", "msg:ObjectMeta"),
+        2: ("data", "map:b"),
+        3: ("type", "s"),
+        4: ("stringData", "map:s"),
+        5: ("immutable", "bool"),
+    },
+    "ConfigMap": {
+        1: ("metadata", "msg:ObjectMeta"),
+        2: ("data", "map:s"),
+        3: ("binaryData", "map:b"),
+        4: ("immutable", "bool"),
+    },
+    "DeleteOptions": {
+        1: ("gracePeriodSeconds", "i"),
+        2: ("preconditions", "msg:Preconditions"),
+        3: ("orphanDependents", "bool"),
+        4: ("propagationPolicy", "s"),
+        5: ("dryRun", "rep:s"),
+    },
+    "Preconditions": {1: ("uid", "s"), 2: ("resourceVersion", "s")},
+    "Time": {1: ("seconds", "i"), 2: ("nanos", "i")},
+    "TypeMeta": {1: ("apiVersion", "s"), 2: ("kind", "s")},
+    "Unknown": {1: ("typeMeta", "msg:TypeMeta"), 2: ("raw", "rawbytes"), 3: ("contentEncoding", "s"), 4: ("contentType", "s")},
+}
+
+
+def _pb_fields(buf: bytes) -> Iterable[tuple[int, int, Any]]:
+    """(field number, wire type, value) of every field of a protobuf message."""
+    i, n = 0, len(buf)
+
+    def varint() -> int:
+        nonlocal i
+        shift = result = 0
+        while True:
+            if i >= n:
+                raise ValueError("truncated varint")
+            b = buf[i]
+            i += 1
+            result |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return result
+            shift += 7
+
+    while i < n:
+        key = varint()
+        num, wt = key >> 3, key & 7
+        if wt == 0:
+            yield num, wt, varint()
+        elif wt == 1:
+            yield num, wt, buf[i : i + 8]
+            i += 8
+        elif wt == 2:
+            ln = varint()
+            if i + ln > n:
+                raise ValueError("truncated field")
+            yield num, wt, buf[i : i + ln]
+            i += ln
+        elif wt == 5:
+            yield num, wt, buf[i : i + 4]
+            i += 4
+        else:
+            raise ValueError(f"unsupported wire type {wt}")
+
+
+def _pb_scalar(kind: str, value: Any) -> Any:
+    if kind == "s":
+        return bytes(value).decode("utf-8")
+    if kind == "b":
+        return base64.b64encode(bytes(value)).decode()
+    if kind == "i":
+        return value - (1 << 64) if value >= 1 << 63 else value
+    if kind == "bool":
+        return bool(value)
+    if kind == "raw":
+        return _DEC.decode(bytes(value)) if value else {}
+    if kind == "rawbytes":
+        return bytes(value)
+    if kind == "time":
+        t = _pb_message("Time", bytes(value))
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(t.get("seconds", 0))))
+    if kind.startswith("msg:"):
+        return _pb_message(kind[4:], bytes(value))
+    raise ValueError(f"unknown field kind {kind}")
+
+
+def _pb_message(name: str, buf: bytes) -> dict[str, Any]:
+    spec = _PB_TYPES[name]
+    out: dict[str, Any] = {}
+    for num, _wt, value in _pb_fields(buf):
+        entry = spec.get(num)
+        if entry is None:
+            continue
+        field_name, kind = entry
+        if kind.startswith("map:"):
+            k = v = None
+            for mnum, _mwt, mval in _pb_fields(bytes(value)):
+                if mnum == 1:
+                    k = _pb_scalar("s", mval)
+                elif mnum == 2:
+                    v = _pb_scalar(kind[4:], mval)
+            out.setdefault(field_name, {})[k or ""] = v if v is not None else ""
+        elif kind.startswith("rep:"):
+            out.setdefault(field_name, []).append(_pb_scalar(kind[4:], value))
+        else:
+            out[field_name] = _pb_scalar(kind, value)
+    if name == "FieldsV1":
+        return out.get("Raw", {})
+    return out
+
+
+def decode_protobuf(raw: bytes) -> dict[str, Any]:
+    """Decode a Kubernetes protobuf body (``k8s\\0`` + runtime.Unknown) of a supported kind."""
+    if raw[:4] != _PB_MAGIC:
+        raise ValueError("missing the k8s protobuf magic number")
+    unknown = _pb_message("Unknown", raw[4:])
+    tm = unknown.get("typeMeta") or {}
+    kind = tm.get("kind", "")
+    if kind not in _PB_TYPES or kind in ("Unknown", "TypeMeta", "Time", "ObjectMeta"):
+        raise KeyError(kind)
+    obj = _pb_message(kind, unknown.get("raw", b""))
+    if kind != "DeleteOptions":
+        return {"apiVersion": tm.get("apiVersion", ""), "kind": kind, **obj}
+    return obj
+
+
 # --------------------------------------------------------------------------- body decoding
 
 
 def decode_body(raw: bytes, content_type: str) -> Any:
-    """Decode a JSON (or YAML) request body; ``ApiError`` 400 when it is not valid."""
+    """Decode a JSON, YAML or (for a few kinds) protobuf request body; ``ApiError`` 400/415 if invalid."""
     ct = content_type.split(";")[0].strip().lower()
-    if ct == "application/vnd.kubernetes.protobuf" or raw[:4] == b"k8s\x00":
-        raise ApiError(
-            415,
-            "UnsupportedMediaType",
-            f'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml',
-            {},
-        )
+    if ct == "application/vnd.kubernetes.protobuf" or raw[:4] == _PB_MAGIC:
+        try:
+            return decode_protobuf(raw)
+        except KeyError:
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json, application/yaml",
+                {},
+            ) from None
+        except (ValueError, UnicodeDecodeError, msgspec.DecodeError) as exc:
+            raise ApiError.bad_request(f"error decoding protobuf body: {exc}") from None
     if not raw.strip():
         raise ApiError.bad_request("the body of the request was empty")
     if ct.endswith("yaml"):

@@ -312,8 +312,10 @@ class _Walker:
         if value is None or node is None:
             return
         if is_int_or_string(node):
-            if isinstance(value, bool) or not isinstance(value, (str, int, float)) or (
-                isinstance(value, float) and not value.is_integer()
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (str, int, float))
+                or (isinstance(value, float) and not value.is_integer())
             ):
                 self._type_error(path, value, node, parent_struct, "integer,string")
             return
@@ -386,7 +388,9 @@ class _Walker:
             if dup:
                 json_path, smd_path, _ = self._fmt(child_path)
                 bare = json_path[1:]
-                err = FieldError(json_path, "duplicate", f'duplicate field "{bare}"', smd_path, None, self.crd)
+                err = FieldError(
+                    json_path, "duplicate", f'duplicate field "{bare}"', smd_path, None, self.crd
+                )
                 if self.crd:
                     self.duplicates.append(err)
                 elif sub is not None:

@@ -43,7 +43,7 @@ def namespace(sim: SimHandle) -> None:
 
 
 def _get(sim: SimHandle, *args: str) -> dict:
-    return json.loads(kubectl(sim, "get", *args, "-n", NS, "-o", "json").stdout)
+    return json.loads(kubectl(sim, "get", *args, "-n", NS, "-o", "json", "--show-managed-fields").stdout)
 
 
 def _wait_for(predicate, timeout: float = 20.0, interval: float = 0.3):  # type: ignore[no-untyped-def]

@@ -1,0 +1,58 @@
+"""A unix-socket proxy in front of a real daemon socket, to take the daemon "away" and bring it back.
+
+Stopping the proxy closes every open connection and removes the socket file, which is exactly what
+a client sees when the daemon dies or restarts; the daemon behind it stays up for other tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+
+
+class SocketProxy:
+    def __init__(self, path: str, target: str) -> None:
+        self.path = path
+        self.target = target
+        self._server: asyncio.AbstractServer | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.path}"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_unix_server(self._handle, path=self.path)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for w in list(self._writers):
+            w.close()
+        self._writers.clear()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_unix_connection(self.target)
+        except OSError:
+            writer.close()
+            return
+        self._writers.update({writer, up_writer})
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True)
+        self._writers.discard(writer)
+        self._writers.discard(up_writer)
