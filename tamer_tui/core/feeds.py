@@ -29,7 +29,7 @@ _EVENT_TYPES: dict[str, frozenset[str]] = {
 }
 _IGNORED_ACTIONS = ("exec_create", "exec_start", "exec_die", "exec", "top", "attach", "resize",
                     "archive-path", "extract-to-dir", "export", "commit", "copy", "stat")
-_GONE_ACTIONS = frozenset({"destroy", "remove", "delete", "cleanup"})
+_GONE_ACTIONS = frozenset({"destroy", "remove", "delete"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tamer_tui.sim import shell as shellmod
+from tamer_tui.sim.exec_ws import MainProcess, MainProcessIO
 from tamer_tui.sim.logs import LogModel, RecordedLog
 from tamer_tui.sim.seed import (
     ANN_BEHAVIOUR,
@@ -376,7 +377,7 @@ def now_str() -> str:
 class Program:
     """What a container does once started."""
 
-    kind: str  # "server" | "script" | "exit"
+    kind: str  # "server" | "script" | "interactive" | "exit"
     argv: list[str] = field(default_factory=list)
     after: float = 0.0
     code: int = 0
@@ -416,9 +417,10 @@ def classify(pod: dict[str, Any], container: dict[str, Any], config: ControllerC
     is_job = owner is not None and owner.get("kind") == "Job"
     image = str(container.get("image") or "").lower()
     base = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+    interactive = bool(container.get("stdin"))
     if not argv:
         if base in SHELL_IMAGES:
-            return Program("script", ["sh"])
+            return Program("interactive" if interactive else "script", ["sh"])
         return Program("exit", after=config.job_duration, code=0) if is_job else Program("server")
     prog = argv[0]
     if prog in shellmod.SHELLS:
@@ -427,7 +429,7 @@ def classify(pod: dict[str, Any], container: dict[str, Any], config: ControllerC
             if _simple_script(rest[1] if len(rest) > 1 else ""):
                 return Program("script", argv)
         elif not rest:
-            return Program("script", argv)
+            return Program("interactive" if interactive else "script", argv)
     elif posixpath.basename(prog) in shellmod.BUILTINS:
         return Program("script", argv)
     return Program("exit", after=config.job_duration, code=0) if is_job else Program("server")
@@ -493,12 +495,14 @@ class Controllers:
     """All simulated controllers of one cluster (see the module docstring)."""
 
     def __init__(self, cluster: Cluster, config: ControllerConfig | None = None, logs: LogModel | None = None,
-                 env_builder: Callable[[Store, dict[str, Any], str], shellmod.ShellEnv] | None = None) -> None:
+                 env_builder: Callable[[Store, dict[str, Any], str], shellmod.ShellEnv] | None = None,
+                 main_processes: dict[tuple[str, str], MainProcess] | None = None) -> None:
         self.cluster = cluster
         self.store: Store = cluster.store
         self.config = config or ControllerConfig()
         self.logs = logs or LogModel(seed=cluster.options.seed, default_rate=cluster.options.log_rate)
         self.env_builder = env_builder
+        self.main_processes: dict[tuple[str, str], MainProcess] = main_processes if main_processes is not None else {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.rng = random.Random(cluster.options.seed * 7919 + 17)
         s = self.store
@@ -1297,35 +1301,53 @@ class Controllers:
         crun = run.containers.setdefault(c["name"], ContainerRun(c["name"]))
         crun.instance = instance
         prog = classify(pod, c, self.config)
-        if prog.kind == "script":
+        if prog.kind in ("script", "interactive"):
             rec = self.logs.record(uid, c["name"], instance, time.time())
-            crun.task = self.loop.create_task(self._run_script(uid, pod, c, prog.argv, rec, instance))
+            crun.task = self.loop.create_task(self._run_script(uid, pod, c, prog.argv, rec, instance,
+                                                               interactive=prog.kind == "interactive"))
         elif prog.kind == "exit":
             crun.handle = self.loop.call_later(prog.after, self._container_exit, uid, c["name"], prog.code, instance)
         ready_delay = self.config.ready_delay
         if c.get("readinessProbe") and prog.kind != "script":
             ready_delay = max(ready_delay, min(float(c["readinessProbe"].get("initialDelaySeconds") or 0), 0.0) + ready_delay)
-        if prog.kind == "script" or (prog.kind == "exit" and prog.after <= ready_delay):
+        if prog.kind in ("script", "interactive") or (prog.kind == "exit" and prog.after <= ready_delay):
             ready_delay = min(ready_delay, 0.05)
         self._schedule(uid, ready_delay, self._container_ready, uid, c["name"], instance)
 
     async def _run_script(self, uid: str, pod: dict[str, Any], c: dict[str, Any], argv: list[str], rec: RecordedLog,
-                          instance: int) -> None:
+                          instance: int, *, interactive: bool = False) -> None:
         code = 0
+        key = (uid, c["name"])
+        proc: MainProcess | None = None
         try:
             if self.env_builder is not None:
                 senv = self.env_builder(self.store, pod, c["name"])
             else:
                 senv = shellmod.ShellEnv(hostname=pod["metadata"]["name"], env={}, fs=shellmod.FileSystem())
             sh = shellmod.Shell(senv)
-            code = await sh.exec(argv, _OutputIO(rec), stdin=False, tty=False)
+            if interactive:
+                tty = bool(c.get("tty"))
+                proc = MainProcess(tty=tty)
+                self.main_processes[key] = proc
+                code = await sh.exec(argv, MainProcessIO(proc, rec.append_output), stdin=True, tty=tty)
+            else:
+                code = await sh.exec(argv, _OutputIO(rec), stdin=False, tty=False)
         except asyncio.CancelledError:
             rec.finish(137)
+            if proc is not None:
+                proc.exit_code = 137
+                proc.done.set()
+                self.main_processes.pop(key, None)
             raise
         except Exception:  # a broken script must not kill the controller
             log.exception("container script failed")
             code = 1
         rec.finish(code)
+        if proc is not None:
+            proc.exit_code = code
+            proc.done.set()
+            if self.main_processes.get(key) is proc:
+                del self.main_processes[key]
         self._container_exit(uid, c["name"], code, instance)
 
     def _container_ready(self, uid: str, cname: str, instance: int) -> None:

@@ -583,6 +583,9 @@ class SchemaLookup:
         if node is None:
             return None
         props = node.get("properties")
+        embedded = bool(node.get("x-kubernetes-embedded-resource"))
+        if embedded and name == "metadata":
+            return self.resolve(_OBJECT_META_REF)
         if props and name in props:
             return self.resolve(props[name])
         add = node.get("additionalProperties")
@@ -590,9 +593,7 @@ class SchemaLookup:
             return self.resolve(add)
         if add is True or preserves_unknown(node):
             return ANY
-        if node.get("x-kubernetes-embedded-resource") and name in ("apiVersion", "kind", "metadata"):
-            if name == "metadata":
-                return self.resolve(_OBJECT_META_REF)
+        if embedded and name in ("apiVersion", "kind"):
             return _STRING
         if node.get("x-tamer-closed"):
             return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import builtins
 import copy
+import gc
 import logging
 import random
 import time
@@ -55,21 +56,27 @@ class ResourceType:
         "watch",
     )
 
+    _api_version: str = field(default="", init=False, repr=False, compare=False)
+    _key: str = field(default="", init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         if not self.list_kind:
             object.__setattr__(self, "list_kind", self.kind + "List")
         if not self.singular:
             object.__setattr__(self, "singular", self.kind.lower())
+        api_version = f"{self.group}/{self.version}" if self.group else self.version
+        object.__setattr__(self, "_api_version", api_version)
+        object.__setattr__(self, "_key", f"{api_version}/{self.plural}")
 
     @property
     def api_version(self) -> str:
         """``v1`` for the core group, else ``group/version``."""
-        return f"{self.group}/{self.version}" if self.group else self.version
+        return self._api_version
 
     @property
     def key(self) -> str:
         """``apps/v1/deployments`` (``v1/pods`` for the core group)."""
-        return f"{self.api_version}/{self.plural}"
+        return self._key
 
     @property
     def group_resource(self) -> str:
@@ -787,6 +794,15 @@ class Store:
         a version before the load (they get 410 and re-list).
         """
         data = self._data_for(rtype)
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # tens of thousands of new dicts would trigger full collections over and over
+        try:
+            self._bulk_load(rtype, data, objs)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _bulk_load(self, rtype: ResourceType, data: _TypeData, objs: Iterable[dict[str, Any]]) -> None:
         api_version = rtype.api_version
         kind = rtype.kind
         namespaced = rtype.namespaced

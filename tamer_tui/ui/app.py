@@ -216,7 +216,7 @@ class TamerApp(App[None]):
     def action_help(self) -> None:
         screen = self.screen
         rows: list[tuple[str, str, str]] = []
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         for key, active in screen.active_bindings.items():
             b = active.binding
             label = b.description or b.action
@@ -298,7 +298,8 @@ class TamerApp(App[None]):
         await handler(self, cmd)
 
     async def confirm(self, question: str, label: str = "Delete") -> bool:
-        return bool(await self.push_screen_wait(ConfirmScreen(question, label)))
+        screen: Screen[Any] = ConfirmScreen(question, label)
+        return bool(await self.push_screen_wait(screen))
 
     async def resolve(self, text: str, default_kind: str | None = None) -> Any:
         target = parse_target(text, default_kind)

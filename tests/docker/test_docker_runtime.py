@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from tamer_tui.core.docker_runtime import DockerRuntime
-from tamer_tui.core.errors import BackendError, Conflict, InvalidInput, NotFound, RuntimeUnavailable, TamerError
+from tamer_tui.core.errors import (
+    BackendError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RuntimeUnavailable,
+    TamerError,
+)
 from tamer_tui.core.models import RuntimeEndpoint, RuntimeKind
 from tests import services
 from tests.docker.conftest import spec

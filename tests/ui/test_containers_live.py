@@ -183,3 +183,37 @@ async def test_create_and_delete_volume_and_network(docker_endpoint: Any, docker
             for v in docker_api.volumes().get("Volumes") or []:
                 if v["Name"] == vol:
                     docker_api.remove_volume(vol)
+
+
+async def test_docker_and_podman_in_one_table(docker_endpoint: Any, docker_api: Any) -> None:
+    """One table lists both runtimes (RUNTIME column); `x` on a Podman row stops it on the Podman service."""
+    from podman import PodmanClient
+
+    from tamer_tui.core.models import ContainerSpec, RuntimeEndpoint, RuntimeKind
+    from tamer_tui.core.podman_runtime import PodmanRuntime
+    from tests import services
+
+    podman = PodmanRuntime(RuntimeEndpoint(RuntimeKind.PODMAN, "podman", services.podman_url(), "test"))
+    app = make_app([DockerRuntime(docker_endpoint), podman])
+    d_name, p_name = unique("both-d"), unique("both-p")
+    start_container(docker_api, d_name)
+    await podman.connect()
+    p_id = await podman.create_container(ContainerSpec(image=services.test_image(), name=p_name,
+                                                       command=("sleep", "600"), labels=(("tamer.test", "ui"),)))
+    await podman.start_container(p_id)
+    client = PodmanClient(base_url=services.podman_url())
+    try:
+        async with app.run_test(size=(150, 30)) as pilot:
+            rows = app.screen.store.rows
+            await wait_for(lambda: {r.runtime for r in rows.values() if r.name in (d_name, p_name)}
+                           == {"docker", "podman"}, pilot)
+            await _select(pilot, p_name)
+            assert app.screen.table.cursor_row.runtime == "podman"
+            await pilot.press("x")
+            await wait_daemon(lambda: client.api.get(f"/containers/{p_id}/json").json()["State"]["Status"]
+                              == "exited", timeout=20)
+            await wait_for(lambda: app.screen.table.cursor_row.state == "exited", pilot)
+    finally:
+        client.api.delete(f"/containers/{p_id}", params={"force": "true", "timeout": 0})
+        client.close()
+        await podman.close()

@@ -80,7 +80,8 @@ class ResourceScreen(Screen[None]):
     def on_mount(self) -> None:
         self._update_title()
         self.table.focus()
-        self.run_worker(self._consume, name=f"{self.resource}-feed", group=f"feed-{self.resource}", exclusive=True)
+        self.run_worker(self._consume, name=f"{self.resource}-feed", group=f"feed-{self.resource}",  # type: ignore[arg-type]
+                        exclusive=True)
 
     def on_screen_resume(self) -> None:
         self.table.focus()

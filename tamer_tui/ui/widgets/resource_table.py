@@ -126,7 +126,10 @@ class ResourceTable(ScrollView, Generic[R], can_focus=True):
     def _sort_fn(self) -> Callable[[Any], Any] | None:
         for c in self.columns:
             if c.key == self.sort_column:
-                return c.sort or (lambda r, c=c: _plain(c.render(r)))
+                if c.sort is not None:
+                    return c.sort
+                render = c.render
+                return lambda r: _plain(render(r))
         return None
 
     def refresh_rows(self, force: bool = False) -> None:
