@@ -47,7 +47,7 @@ else
     missing+=(podman catatonit netavark aardvark-dns)
 fi
 for pkg in uidmap slirp4netns fuse-overlayfs iptables iproute2 curl ca-certificates unzip file tar \
-    python3 python3-venv; do
+    python3 python3-venv docker-registry; do
     need "$pkg"
 done
 # The test image needs a *static* busybox.

@@ -171,5 +171,48 @@ ensure_podman() {
     die "podman service did not answer /_ping at $PODMAN_URL within ${TIMEOUT}s (log: $logfile)"
 }
 
+REGISTRY_ADDR="${TAMER_TEST_REGISTRY:-127.0.0.1:5000}"
+
+registry_answers() { curl -sf -m 3 "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1; }
+
+# A local image registry (Debian's docker-registry) on loopback only, for real pull/push tests.
+ensure_registry() {
+    command -v docker-registry >/dev/null 2>&1 || die "docker-registry not installed (scripts/install-deps.sh)"
+    if registry_answers; then
+        log "registry already answers at $REGISTRY_ADDR"
+        return 0
+    fi
+    local conf="$STATE_DIR/registry.yml" data="${TAMER_REGISTRY_DIR:-/var/lib/tamer-ci/registry}" pid waited=0
+    mkdir -p "$data"
+    printf 'version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n' \
+        "$data" "$REGISTRY_ADDR" > "$conf"
+    log "starting docker-registry on $REGISTRY_ADDR"
+    setsid docker-registry serve "$conf" >>"$LOG_DIR/registry.log" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" > "$STATE_DIR/registry.pid"
+    while [ "$waited" -lt $((TIMEOUT * 2)) ]; do
+        if registry_answers; then
+            log "registry answers at $REGISTRY_ADDR (pid $pid)"
+            started registry
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || { tail -n 20 "$LOG_DIR/registry.log" >&2 || true; die "docker-registry exited early"; }
+        sleep 0.5
+        waited=$((waited + 1))
+    done
+    die "docker-registry did not answer at $REGISTRY_ADDR within ${TIMEOUT}s"
+}
+
+# podman refuses plain-HTTP registries unless told (docker allows 127.0.0.0/8 by default); the
+# service reads this at start, so it is written before podman starts
+write_registries_conf() {
+    local regconf=/etc/containers/registries.conf.d/tamer-ci.conf
+    mkdir -p "$(dirname "$regconf")"
+    printf '# Written by tamer scripts/start-services.sh: the loopback test registry speaks plain HTTP.\n[[registry]]\nlocation = "%s"\ninsecure = true\n' \
+        "$REGISTRY_ADDR" > "$regconf"
+}
+write_registries_conf
+
 [ "${TAMER_SKIP_DOCKER:-}" = "1" ] || ensure_docker
 [ "${TAMER_SKIP_PODMAN:-}" = "1" ] || ensure_podman
+[ "${TAMER_SKIP_REGISTRY:-}" = "1" ] || ensure_registry

@@ -40,11 +40,12 @@ stop_pidfile() {
     rm -f "$file"
 }
 
-if [ "$#" = 0 ]; then set -- podman dockerd; fi
+if [ "$#" = 0 ]; then set -- registry podman dockerd; fi
 for service in "$@"; do
     case "$service" in
         podman) stop_pidfile podman podman ;;
         dockerd) stop_pidfile dockerd dockerd ;;
+        registry) stop_pidfile registry docker-registry ;;
         *) log "unknown service '$service' (expected dockerd or podman)"; exit 2 ;;
     esac
 done

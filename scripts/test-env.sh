@@ -18,6 +18,7 @@ _tamer_env_tools="${TAMER_TOOLS_DIR:-/usr/local/lib/tamer-tools}"
 export TAMER_TEST_DOCKER_HOST="${TAMER_TEST_DOCKER_HOST:-unix:///var/run/docker.sock}"
 export TAMER_TEST_PODMAN_URL="${TAMER_TEST_PODMAN_URL:-unix:///run/podman/podman.sock}"
 export TAMER_TEST_IMAGE="${TAMER_TEST_IMAGE:-tamer-test/busybox:latest}"
+export TAMER_TEST_REGISTRY="${TAMER_TEST_REGISTRY:-127.0.0.1:5000}"
 
 if [ -z "${TAMER_HELM_BIN:-}" ]; then
     if [ -x "$_tamer_env_tools/bin/helm" ]; then

@@ -46,3 +46,8 @@ def helm_bin() -> str:
     if not path:
         return require("TAMER_HELM_BIN", "helm")
     return path
+
+
+def registry() -> str:
+    """host:port of the loopback image registry (Debian's docker-registry)."""
+    return require("TAMER_TEST_REGISTRY", "local image registry")

@@ -570,6 +570,7 @@ class _Typed:
             return True
         return "properties" not in node
 
+
 # --------------------------------------------------------------------------- managed fields
 
 
@@ -787,9 +788,9 @@ def record_update(
 
     ignored = _ignored(subresource, reset_status, result)
     ident = (manager or "unknown", "Update", api_version, subresource or "")
-    added, modified, removed = _update_managers(
-        typed, managed, _body(old), _body(result), node, ident, ignored
-    )
+    typed_old = _typed_skeleton(_body(old), node, lookup, api_version, kind)
+    typed_new = _typed_skeleton(_body(result), node, lookup, api_version, kind)
+    added, modified, removed = _update_managers(typed, managed, typed_old, typed_new, node, ident, ignored)
     gained = _strip_meta(added | modified)
     entry = managed.get(ident)
     if entry is None:
@@ -803,6 +804,26 @@ def record_update(
     if encoded:
         meta["managedFields"] = encoded
     return result
+
+
+_STRUCT_TOP = ("metadata", "spec", "status")
+
+
+def _typed_skeleton(
+    body: dict[str, Any], node: Schema | None, lookup: SchemaLookup | None, api_version: str, kind: str
+) -> dict[str, Any]:
+    """``body`` as a typed (Go) object would serialise it: built-in kinds always carry their
+    ``metadata``/``spec``/``status`` structs, so a missing one compares as ``{}``."""
+    if node is None or lookup is None or lookup.is_crd(api_version, kind):
+        return body
+    props = node.get("properties") or {}
+    missing = [k for k in _STRUCT_TOP if k in props and k not in body]
+    if not missing:
+        return body
+    out = dict(body)
+    for key in missing:
+        out[key] = {}
+    return out
 
 
 def _gvk_string(api_version: str, kind: str) -> str:
@@ -899,7 +920,9 @@ def server_side_apply(
     managed = _decode_managed(live_meta.get("managedFields")) if live is not None else {}
     if live is not None and not managed:
         before = ("before-first-apply", "Update", api_version, subresource or "")
-        b_added, b_modified, _ = typed.compare({}, live_body, node)
+        b_added, b_modified, _ = typed.compare(
+            _typed_skeleton({}, node, lookup, api_version, kind), live_body, node
+        )
         owned = _without(_strip_meta(b_added | b_modified), ignored)
         if owned:
             managed[before] = _Entry(before[0], "Update", api_version, subresource or "", None, owned)
@@ -919,12 +942,17 @@ def server_side_apply(
             if key != ident:
                 others |= entry.fields
         prefixes = {p[:i] for p in others for i in range(1, len(p) + 1)}
-        doomed = [p for p in last_set - others if p not in prefixes]
+        doomed_set = {p for p in last_set - others if p not in prefixes}
+        doomed = [p for p in doomed_set if not _is_kept_key(p, doomed_set)]
         for path in sorted(doomed, key=len):
             typed.remove(merged, node, path)
 
     merged = _drop_nulls(merged)
-    added, modified, removed = typed.compare(live_body if live is not None else {}, merged, node)
+    added, modified, removed = typed.compare(
+        _typed_skeleton(live_body if live is not None else {}, node, lookup, api_version, kind),
+        _typed_skeleton(merged, node, lookup, api_version, kind),
+        node,
+    )
     added, modified, removed = (_without(s, ignored) for s in (added, modified, removed))
     changed = added | modified
     conflicts = list(_iter_conflicts(managed, ident, changed))
@@ -974,6 +1002,14 @@ def server_side_apply(
     else:
         result_meta.pop("managedFields", None)
     return result
+
+
+def _is_kept_key(path: Path, doomed: FieldSet) -> bool:
+    """True for a key field of a list item that itself survives pruning (items keep their keys)."""
+    if len(path) < 2 or path[-1][0] != "f" or path[-2][0] != "k":
+        return False
+    keys = {k for k, _ in path[-2][1]}
+    return path[-1][1] in keys and path[:-1] not in doomed
 
 
 def _drop_nulls(value: Any) -> Any:

@@ -588,6 +588,11 @@ class Controllers:
                             ("job", self.t_job)):
             for obj in self.store.iter_objects(rtype):
                 self.mark(kind, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+        for ev in self.store.iter_objects(self.t_event):
+            inv = ev.get("involvedObject") or {}
+            if inv.get("uid"):
+                self._event_index[(inv["uid"], ev.get("reason", ""), ev.get("message", ""))] = ev["metadata"]["name"]
+                self._events.append((ev["metadata"].get("namespace", "default"), ev["metadata"]["name"]))
         for cj in self.store.iter_objects(self.t_cj):
             key = cj["metadata"]["uid"]
             last = parse_rfc3339((cj.get("status") or {}).get("lastScheduleTime"))
@@ -2224,7 +2229,8 @@ class Controllers:
         self.event(cj, "SuccessfulCreate", f"Created job {jname}", component="cronjob-controller")
         if not manual:
             st = copy.deepcopy(cj.get("status") or {})
-            st["lastScheduleTime"] = rfc3339(when)
+            # with an accelerated cron clock the scheduled time may lie in the future: never report that
+            st["lastScheduleTime"] = rfc3339(min(when, time.time()))
             self._update_status(self.t_cj, cj, st)
         self.mark("cj", ns, name)
         return str(created["metadata"]["name"])

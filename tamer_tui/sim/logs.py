@@ -802,8 +802,9 @@ async def handle_log(request: web.Request, cluster: Cluster, model: LogModel) ->
         if q.follow and not q.previous:
             await _follow(resp, cluster, model, pod, container, stream, hi, q, sent)
         await resp.write_eof()
-    except (ConnectionResetError, asyncio.CancelledError):
-        raise
+    except ConnectionResetError:
+        # the client went away (kubectl logs -f interrupted): nothing more to do
+        pass
     return resp
 
 

@@ -175,7 +175,9 @@ def wants_aggregated(header: str | None) -> str | None:
 _PB_MAGIC = b"k8s\x00"
 # field number -> (json name, kind); kind: "s" string, "b" bytes (base64), "i" int, "bool",
 # "time", "raw" (JSON bytes), "map:s" / "map:b" (string or bytes values), "msg:<Name>", "rep:<kind>"
+_META = ("metadata", "msg:ObjectMeta")
 _PB_TYPES: dict[str, dict[int, tuple[str, str]]] = {
+    # --- meta/v1, runtime, intstr, resource
     "ObjectMeta": {
         1: ("name", "s"),
         2: ("generateName", "s"),
@@ -183,7 +185,7 @@ _PB_TYPES: dict[str, dict[int, tuple[str, str]]] = {
         4: ("selfLink", "s"),
         5: ("uid", "s"),
         6: ("resourceVersion", "s"),
-        7: ("generation", "i"),
+        7: ("generation", "i0"),
         8: ("creationTimestamp", "time"),
         9: ("deletionTimestamp", "time"),
         10: ("deletionGracePeriodSeconds", "i"),
@@ -211,19 +213,11 @@ _PB_TYPES: dict[str, dict[int, tuple[str, str]]] = {
         8: ("subresource", "s"),
     },
     "FieldsV1": {1: ("Raw", "raw")},
-    "Secret": {
-        1: ("metadata", "msg:ObjectMeta"),
-        2: ("data", "map:b"),
-        3: ("type", "s"),
-        4: ("stringData", "map:s"),
-        5: ("immutable", "bool"),
+    "LabelSelector": {
+        1: ("matchLabels", "map:s"),
+        2: ("matchExpressions", "rep:msg:LabelSelectorRequirement"),
     },
-    "ConfigMap": {
-        1: ("metadata", "msg:ObjectMeta"),
-        2: ("data", "map:s"),
-        3: ("binaryData", "map:b"),
-        4: ("immutable", "bool"),
-    },
+    "LabelSelectorRequirement": {1: ("key", "s"), 2: ("operator", "s"), 3: ("values", "rep:s")},
     "DeleteOptions": {
         1: ("gracePeriodSeconds", "i"),
         2: ("preconditions", "msg:Preconditions"),
@@ -234,8 +228,242 @@ _PB_TYPES: dict[str, dict[int, tuple[str, str]]] = {
     "Preconditions": {1: ("uid", "s"), 2: ("resourceVersion", "s")},
     "Time": {1: ("seconds", "i"), 2: ("nanos", "i")},
     "TypeMeta": {1: ("apiVersion", "s"), 2: ("kind", "s")},
-    "Unknown": {1: ("typeMeta", "msg:TypeMeta"), 2: ("raw", "rawbytes"), 3: ("contentEncoding", "s"), 4: ("contentType", "s")},
+    "Unknown": {
+        1: ("typeMeta", "msg:TypeMeta"),
+        2: ("raw", "rawbytes"),
+        3: ("contentEncoding", "s"),
+        4: ("contentType", "s"),
+    },
+    # --- core/v1
+    "Namespace": {1: _META, 2: ("spec", "msg:NamespaceSpec")},
+    "NamespaceSpec": {1: ("finalizers", "rep:s")},
+    "ConfigMap": {1: _META, 2: ("data", "map:s"), 3: ("binaryData", "map:b"), 4: ("immutable", "bool")},
+    "Secret": {
+        1: _META,
+        2: ("data", "map:b"),
+        3: ("type", "s"),
+        4: ("stringData", "map:s"),
+        5: ("immutable", "bool"),
+    },
+    "ServiceAccount": {
+        1: _META,
+        2: ("secrets", "rep:msg:ObjectReference"),
+        3: ("imagePullSecrets", "rep:msg:LocalObjectReference"),
+        4: ("automountServiceAccountToken", "bool"),
+    },
+    "ObjectReference": {
+        1: ("kind", "s"),
+        2: ("namespace", "s"),
+        3: ("name", "s"),
+        4: ("uid", "s"),
+        5: ("apiVersion", "s"),
+        6: ("resourceVersion", "s"),
+        7: ("fieldPath", "s"),
+    },
+    "LocalObjectReference": {1: ("name", "s")},
+    "Service": {1: _META, 2: ("spec", "msg:ServiceSpec")},
+    "ServiceSpec": {
+        1: ("ports", "rep:msg:ServicePort"),
+        2: ("selector", "map:s"),
+        3: ("clusterIP", "s"),
+        4: ("type", "s"),
+        5: ("externalIPs", "rep:s"),
+        7: ("sessionAffinity", "s"),
+        8: ("loadBalancerIP", "s"),
+        9: ("loadBalancerSourceRanges", "rep:s"),
+        10: ("externalName", "s"),
+        11: ("externalTrafficPolicy", "s"),
+        13: ("publishNotReadyAddresses", "b0"),
+    },
+    "ServicePort": {
+        1: ("name", "s"),
+        2: ("protocol", "s"),
+        3: ("port", "i"),
+        4: ("targetPort", "intstr"),
+        5: ("nodePort", "i0"),
+        6: ("appProtocol", "s"),
+    },
+    "ResourceQuota": {1: _META, 2: ("spec", "msg:ResourceQuotaSpec")},
+    "ResourceQuotaSpec": {1: ("hard", "map:q"), 2: ("scopes", "rep:s")},
+    "Pod": {1: _META, 2: ("spec", "msg:PodSpec")},
+    "PodTemplateSpec": {1: _META, 2: ("spec", "msg:PodSpec")},
+    "PodSpec": {
+        2: ("containers", "rep:msg:Container"),
+        3: ("restartPolicy", "s"),
+        4: ("terminationGracePeriodSeconds", "i"),
+        5: ("activeDeadlineSeconds", "i"),
+        6: ("dnsPolicy", "s"),
+        7: ("nodeSelector", "map:s"),
+        8: ("serviceAccountName", "s"),
+        9: ("serviceAccount", "s"),
+        10: ("nodeName", "s"),
+        11: ("hostNetwork", "b0"),
+        12: ("hostPID", "b0"),
+        13: ("hostIPC", "b0"),
+        15: ("imagePullSecrets", "rep:msg:LocalObjectReference"),
+        16: ("hostname", "s"),
+        17: ("subdomain", "s"),
+        19: ("schedulerName", "s"),
+        20: ("initContainers", "rep:msg:Container"),
+        21: ("automountServiceAccountToken", "bool"),
+        24: ("priorityClassName", "s"),
+        25: ("priority", "i"),
+        30: ("enableServiceLinks", "bool"),
+    },
+    "Container": {
+        1: ("name", "s"),
+        2: ("image", "s"),
+        3: ("command", "rep:s"),
+        4: ("args", "rep:s"),
+        5: ("workingDir", "s"),
+        6: ("ports", "rep:msg:ContainerPort"),
+        7: ("env", "rep:msg:EnvVar"),
+        8: ("resources", "msg:ResourceRequirements"),
+        9: ("volumeMounts", "rep:msg:VolumeMount"),
+        13: ("terminationMessagePath", "s"),
+        14: ("imagePullPolicy", "s"),
+        16: ("stdin", "b0"),
+        17: ("stdinOnce", "b0"),
+        18: ("tty", "b0"),
+        20: ("terminationMessagePolicy", "s"),
+    },
+    "ContainerPort": {
+        1: ("name", "s"),
+        2: ("hostPort", "i0"),
+        3: ("containerPort", "i"),
+        4: ("protocol", "s"),
+        5: ("hostIP", "s"),
+    },
+    "EnvVar": {1: ("name", "s"), 2: ("value", "s")},
+    "ResourceRequirements": {1: ("limits", "map:q"), 2: ("requests", "map:q")},
+    "VolumeMount": {1: ("name", "s"), 2: ("readOnly", "b0"), 3: ("mountPath", "s"), 4: ("subPath", "s")},
+    "Binding": {1: _META, 2: ("target", "msg:ObjectReference")},
+    # --- apps/v1, batch/v1, autoscaling/v1
+    "Deployment": {1: _META, 2: ("spec", "msg:DeploymentSpec")},
+    "DeploymentSpec": {
+        1: ("replicas", "i"),
+        2: ("selector", "msg:LabelSelector"),
+        3: ("template", "msg:PodTemplateSpec"),
+        4: ("strategy", "msg:DeploymentStrategy"),
+        5: ("minReadySeconds", "i0"),
+        6: ("revisionHistoryLimit", "i"),
+        7: ("paused", "b0"),
+        9: ("progressDeadlineSeconds", "i"),
+    },
+    "DeploymentStrategy": {1: ("type", "s")},
+    "Job": {1: _META, 2: ("spec", "msg:JobSpec")},
+    "JobSpec": {
+        1: ("parallelism", "i"),
+        2: ("completions", "i"),
+        3: ("activeDeadlineSeconds", "i"),
+        4: ("selector", "msg:LabelSelector"),
+        5: ("manualSelector", "bool"),
+        6: ("template", "msg:PodTemplateSpec"),
+        7: ("backoffLimit", "i"),
+        8: ("ttlSecondsAfterFinished", "i"),
+        9: ("completionMode", "s"),
+        10: ("suspend", "bool"),
+    },
+    "CronJob": {1: _META, 2: ("spec", "msg:CronJobSpec")},
+    "CronJobSpec": {
+        1: ("schedule", "s"),
+        2: ("startingDeadlineSeconds", "i"),
+        3: ("concurrencyPolicy", "s"),
+        4: ("suspend", "bool"),
+        5: ("jobTemplate", "msg:JobTemplateSpec"),
+        6: ("successfulJobsHistoryLimit", "i"),
+        7: ("failedJobsHistoryLimit", "i"),
+        8: ("timeZone", "s"),
+    },
+    "JobTemplateSpec": {1: _META, 2: ("spec", "msg:JobSpec")},
+    "Scale": {1: _META, 2: ("spec", "msg:ScaleSpec")},
+    "ScaleSpec": {1: ("replicas", "i")},
+    # --- rbac/v1
+    "Role": {1: _META, 2: ("rules", "rep:msg:PolicyRule")},
+    "ClusterRole": {
+        1: _META,
+        2: ("rules", "rep:msg:PolicyRule"),
+        3: ("aggregationRule", "msg:AggregationRule"),
+    },
+    "AggregationRule": {1: ("clusterRoleSelectors", "rep:msg:LabelSelector")},
+    "PolicyRule": {
+        1: ("verbs", "rep:s"),
+        2: ("apiGroups", "rep:s"),
+        3: ("resources", "rep:s"),
+        4: ("resourceNames", "rep:s"),
+        5: ("nonResourceURLs", "rep:s"),
+    },
+    "RoleBinding": {1: _META, 2: ("subjects", "rep:msg:Subject"), 3: ("roleRef", "msg:RoleRef")},
+    "ClusterRoleBinding": {1: _META, 2: ("subjects", "rep:msg:Subject"), 3: ("roleRef", "msg:RoleRef")},
+    "Subject": {1: ("kind", "s"), 2: ("apiGroup", "s"), 3: ("name", "s"), 4: ("namespace", "s")},
+    "RoleRef": {1: ("apiGroup", "s"), 2: ("kind", "s"), 3: ("name", "s")},
+    # --- networking/v1, policy/v1, scheduling/v1
+    "Ingress": {1: _META, 2: ("spec", "msg:IngressSpec")},
+    "IngressSpec": {
+        1: ("defaultBackend", "msg:IngressBackend"),
+        2: ("tls", "rep:msg:IngressTLS"),
+        3: ("rules", "rep:msg:IngressRule"),
+        4: ("ingressClassName", "s"),
+    },
+    "IngressBackend": {4: ("service", "msg:IngressServiceBackend")},
+    "IngressServiceBackend": {1: ("name", "s"), 2: ("port", "msg:ServiceBackendPort")},
+    "ServiceBackendPort": {1: ("name", "s"), 2: ("number", "i")},
+    "IngressTLS": {1: ("hosts", "rep:s"), 2: ("secretName", "s")},
+    "IngressRule": {1: ("host", "s"), 2: ("", "inline:IngressRuleValue")},
+    "IngressRuleValue": {1: ("http", "msg:HTTPIngressRuleValue")},
+    "HTTPIngressRuleValue": {1: ("paths", "rep:msg:HTTPIngressPath")},
+    "HTTPIngressPath": {1: ("path", "s"), 2: ("backend", "msg:IngressBackend"), 3: ("pathType", "s")},
+    "PodDisruptionBudget": {1: _META, 2: ("spec", "msg:PodDisruptionBudgetSpec")},
+    "PodDisruptionBudgetSpec": {
+        1: ("minAvailable", "intstr"),
+        2: ("selector", "msg:LabelSelector"),
+        3: ("maxUnavailable", "intstr"),
+        4: ("unhealthyPodEvictionPolicy", "s"),
+    },
+    "Eviction": {1: _META, 2: ("deleteOptions", "msg:DeleteOptions")},
+    "PriorityClass": {
+        1: _META,
+        2: ("value", "i"),
+        3: ("globalDefault", "b0"),
+        4: ("description", "s"),
+        5: ("preemptionPolicy", "s"),
+    },
+    # --- authorization/v1, authentication/v1
+    "SelfSubjectAccessReview": {1: _META, 2: ("spec", "msg:SelfSubjectAccessReviewSpec")},
+    "SelfSubjectAccessReviewSpec": {
+        1: ("resourceAttributes", "msg:ResourceAttributes"),
+        2: ("nonResourceAttributes", "msg:NonResourceAttributes"),
+    },
+    "ResourceAttributes": {
+        1: ("namespace", "s"),
+        2: ("verb", "s"),
+        3: ("group", "s"),
+        4: ("version", "s"),
+        5: ("resource", "s"),
+        6: ("subresource", "s"),
+        7: ("name", "s"),
+    },
+    "NonResourceAttributes": {1: ("path", "s"), 2: ("verb", "s")},
+    "SelfSubjectRulesReview": {1: _META, 2: ("spec", "msg:SelfSubjectRulesReviewSpec")},
+    "SelfSubjectRulesReviewSpec": {1: ("namespace", "s")},
+    "SelfSubjectReview": {1: _META},
+    "TokenRequest": {1: _META, 2: ("spec", "msg:TokenRequestSpec")},
+    "TokenRequestSpec": {
+        1: ("audiences", "rep:s"),
+        3: ("boundObjectRef", "msg:BoundObjectReference"),
+        4: ("expirationSeconds", "i"),
+    },
+    "BoundObjectReference": {1: ("kind", "s"), 2: ("apiVersion", "s"), 3: ("name", "s"), 4: ("uid", "s")},
 }
+#: Kinds accepted as protobuf request bodies (the messages above that are whole objects).
+_PB_ROOTS = frozenset(
+    {
+        "Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service", "ResourceQuota", "Pod", "Binding",
+        "Deployment", "Job", "CronJob", "Scale", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
+        "Ingress", "PodDisruptionBudget", "Eviction", "PriorityClass", "SelfSubjectAccessReview",
+        "SelfSubjectRulesReview", "SelfSubjectReview", "TokenRequest", "DeleteOptions",
+    }
+)  # fmt: skip
 
 
 def _pb_fields(buf: bytes) -> Iterable[tuple[int, int, Any]]:
@@ -281,9 +509,9 @@ def _pb_scalar(kind: str, value: Any) -> Any:
         return bytes(value).decode("utf-8")
     if kind == "b":
         return base64.b64encode(bytes(value)).decode()
-    if kind == "i":
+    if kind in ("i", "i0"):
         return value - (1 << 64) if value >= 1 << 63 else value
-    if kind == "bool":
+    if kind in ("bool", "b0"):
         return bool(value)
     if kind == "raw":
         return _DEC.decode(bytes(value)) if value else {}
@@ -291,7 +519,20 @@ def _pb_scalar(kind: str, value: Any) -> Any:
         return bytes(value)
     if kind == "time":
         t = _pb_message("Time", bytes(value))
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(t.get("seconds", 0))))
+        if not t.get("seconds"):
+            return None
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(t["seconds"])))
+    if kind == "q":  # resource.Quantity {1: string}
+        for num, _wt, v in _pb_fields(bytes(value)):
+            if num == 1:
+                return bytes(v).decode("utf-8")
+        return "0"
+    if kind == "intstr":  # intstr.IntOrString {1: type, 2: intVal, 3: strVal}
+        fields = {num: v for num, _wt, v in _pb_fields(bytes(value))}
+        if fields.get(1, 0) == 1:
+            return bytes(fields.get(3, b"")).decode("utf-8")
+        iv = int(fields.get(2, 0))
+        return iv - (1 << 64) if iv >= 1 << 63 else iv
     if kind.startswith("msg:"):
         return _pb_message(kind[4:], bytes(value))
     raise ValueError(f"unknown field kind {kind}")
@@ -305,7 +546,9 @@ def _pb_message(name: str, buf: bytes) -> dict[str, Any]:
         if entry is None:
             continue
         field_name, kind = entry
-        if kind.startswith("map:"):
+        if kind.startswith("inline:"):
+            out.update(_pb_message(kind[7:], bytes(value)))
+        elif kind.startswith("map:"):
             k = v = None
             for mnum, _mwt, mval in _pb_fields(bytes(value)):
                 if mnum == 1:
@@ -316,7 +559,13 @@ def _pb_message(name: str, buf: bytes) -> dict[str, Any]:
         elif kind.startswith("rep:"):
             out.setdefault(field_name, []).append(_pb_scalar(kind[4:], value))
         else:
-            out[field_name] = _pb_scalar(kind, value)
+            val = _pb_scalar(kind, value)
+            # proto2 writes every non-pointer field; JSON (omitempty) would not carry zero values
+            if (kind == "s" and val == "") or (kind == "i0" and val == 0) or (kind == "b0" and val is False):
+                continue
+            if kind == "time" and val is None:
+                continue
+            out[field_name] = val
     if name == "FieldsV1":
         return out.get("Raw", {})
     return out
@@ -329,7 +578,7 @@ def decode_protobuf(raw: bytes) -> dict[str, Any]:
     unknown = _pb_message("Unknown", raw[4:])
     tm = unknown.get("typeMeta") or {}
     kind = tm.get("kind", "")
-    if kind not in _PB_TYPES or kind in ("Unknown", "TypeMeta", "Time", "ObjectMeta"):
+    if kind not in _PB_ROOTS:
         raise KeyError(kind)
     obj = _pb_message(kind, unknown.get("raw", b""))
     if kind != "DeleteOptions":

@@ -149,9 +149,16 @@ def test_component_schemas_look_like_the_real_server() -> None:
     assert doc is not None
     schemas = doc["components"]["schemas"]
     dep = schemas["io.k8s.api.apps.v1.Deployment"]
-    assert dep["x-kubernetes-group-version-kind"] == [{"group": "apps", "kind": "Deployment", "version": "v1"}]
-    assert dep["properties"]["apiVersion"] == {"description": dep["properties"]["apiVersion"]["description"], "type": "string"}
-    assert dep["properties"]["spec"]["allOf"] == [{"$ref": "#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec"}]
+    assert dep["x-kubernetes-group-version-kind"] == [
+        {"group": "apps", "kind": "Deployment", "version": "v1"}
+    ]
+    assert dep["properties"]["apiVersion"] == {
+        "description": dep["properties"]["apiVersion"]["description"],
+        "type": "string",
+    }
+    assert dep["properties"]["spec"]["allOf"] == [
+        {"$ref": "#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec"}
+    ]
     strategy = schemas["io.k8s.api.apps.v1.DeploymentSpec"]["properties"]["strategy"]
     assert strategy["x-kubernetes-patch-strategy"] == "retainKeys"
     containers = schemas["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"]
@@ -180,7 +187,9 @@ def test_crd_group_version_is_published_with_its_schema() -> None:
     doc = openapi.build_v3_document(MINOR, "apis/stable.example.com/v1", [CRONTAB_CRD])
     assert doc is not None
     schema = doc["components"]["schemas"]["com.example.stable.v1.CronTab"]
-    assert schema["x-kubernetes-group-version-kind"] == [{"group": "stable.example.com", "kind": "CronTab", "version": "v1"}]
+    assert schema["x-kubernetes-group-version-kind"] == [
+        {"group": "stable.example.com", "kind": "CronTab", "version": "v1"}
+    ]
     assert schema["properties"]["spec"]["properties"]["replicas"]["type"] == "integer"
     assert schema["properties"]["metadata"]["allOf"][0]["$ref"].endswith("ObjectMeta")
     assert "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta" in doc["components"]["schemas"]
@@ -197,9 +206,9 @@ def test_crd_group_version_is_published_with_its_schema() -> None:
 def test_hash_changes_only_for_the_group_version_whose_crd_changed() -> None:
     """Changing a CRD's schema changes its group-version hash but not the built-in ones."""
     changed = copy.deepcopy(CRONTAB_CRD)
-    changed["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["extra"] = {
-        "type": "string"
-    }
+    changed["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"][
+        "extra"
+    ] = {"type": "string"}
     a = openapi.build_v3_index(MINOR, [CRONTAB_CRD])["paths"]
     b = openapi.build_v3_index(MINOR, [changed])["paths"]
     assert a["apis/stable.example.com/v1"] != b["apis/stable.example.com/v1"]
@@ -276,7 +285,9 @@ def test_v3_build_time_is_small_and_cached() -> None:
         "t2 = time.perf_counter()\n"
         "print(t1 - t0, t2 - t1)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     cold, cached = (float(x) for x in out.stdout.split())
     print(f"v3 documents: cold build {cold * 1000:.0f} ms, cached {cached * 1000:.2f} ms")
     assert cold < 10.0

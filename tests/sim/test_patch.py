@@ -47,7 +47,9 @@ def merge_diff(a: Any, b: Any) -> Any:
         if key not in a:
             out[key] = value
         elif not json_equal(a[key], value):
-            out[key] = merge_diff(a[key], value) if isinstance(value, dict) and isinstance(a[key], dict) else value
+            out[key] = (
+                merge_diff(a[key], value) if isinstance(value, dict) and isinstance(a[key], dict) else value
+            )
     return out
 
 
@@ -366,7 +368,10 @@ def test_smp_without_schema_falls_back_to_merge_patch_semantics() -> None:
     target = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
     out = strategic_merge_patch(target, {"a": {"c": [3]}, "d": None}, LOOKUP, "x.example.com/v1", "Thing")
     assert out == {"a": {"b": 1, "c": [3]}}
-    assert strategic_merge_patch(target, {"a": {"b": 2}}, None, "v1", "Pod") == {"a": {"b": 2, "c": [1, 2]}, "d": 1}
+    assert strategic_merge_patch(target, {"a": {"b": 2}}, None, "v1", "Pod") == {
+        "a": {"b": 2, "c": [1, 2]},
+        "d": 1,
+    }
 
 
 _names = st.sampled_from(["a", "b", "c", "d", "e"])

@@ -161,7 +161,10 @@ def test_strict_post_message_matches_the_real_server_order() -> None:
         '"spec.template.spec.containers[0].unknownNested", duplicate field '
         '"spec.template.spec.containers[0].imagePullPolicy"'
     )
-    assert warning_messages(errors)[:2] == ['duplicate field "metadata.name"', 'unknown field "metadata.unknownMeta"']
+    assert warning_messages(errors)[:2] == [
+        'duplicate field "metadata.name"',
+        'unknown field "metadata.unknownMeta"',
+    ]
 
 
 def test_unknown_fields_of_a_patched_object_in_sorted_order() -> None:
