@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Sequence
 
 from tamer_tui.core.errors import TamerError
@@ -23,6 +24,7 @@ class StatsPoller:
         self.interval = interval
         self.samples: dict[str, StatsSample] = {}
         self._sem = asyncio.Semaphore(concurrency)
+        self._taken: dict[str, float] = {}
 
     def cpu(self, key: str) -> float:
         s = self.samples.get(key)
@@ -42,16 +44,24 @@ class StatsPoller:
         self.samples[row.key] = sample
         return sample
 
-    async def run(self, visible: Callable[[], Sequence[ContainerRow]], on_update: Callable[[], None]) -> None:
-        """Until cancelled: sample the visible running rows, then wait ``interval``."""
+    async def run(
+        self, visible: Callable[[], Sequence[ContainerRow]], on_update: Callable[[], None], tick: float = 1.0
+    ) -> None:
+        """Until cancelled: every ``tick`` seconds, sample the visible running rows whose last
+        sample is older than ``interval`` (new rows get their numbers within a tick)."""
         while True:
+            now = time.monotonic()
             rows = [r for r in visible() if r.state == "running"]
             live = {r.key for r in rows}
             for key in [k for k in self.samples if k not in live]:
                 del self.samples[key]
-            if rows:
-                results = await asyncio.gather(*(self.sample(r) for r in rows), return_exceptions=True)
-                if any(r is not None for r in results):
+                self._taken.pop(key, None)
+            due = [r for r in rows if now - self._taken.get(r.key, -1e9) >= self.interval]
+            if due:
+                for r in due:
+                    self._taken[r.key] = now
+                results = await asyncio.gather(*(self.sample(r) for r in due), return_exceptions=True)
+                if any(r is not None and not isinstance(r, BaseException) for r in results):
                     with contextlib.suppress(Exception):
                         on_update()
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(tick)

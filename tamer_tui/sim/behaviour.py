@@ -65,7 +65,6 @@ def seed_store(cluster: Cluster) -> dict[str, Any]:
             gc.enable()
     if opts.pods > 5000:
         # tens of thousands of long-lived dicts: keep the cyclic GC from rescanning them forever
-        gc.collect()
         gc.freeze()
     done = time.perf_counter()
     return {"counts": counts, "build_seconds": built - started, "load_seconds": done - built, "seed_seconds": done - started,

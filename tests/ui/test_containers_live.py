@@ -217,3 +217,18 @@ async def test_docker_and_podman_in_one_table(docker_endpoint: Any, docker_api: 
         client.api.delete(f"/containers/{p_id}", params={"force": "true", "timeout": 0})
         client.close()
         await podman.close()
+
+
+async def test_cpu_and_memory_cells_fill_in(docker_endpoint: Any, docker_api: Any) -> None:
+    """CPU% and MEM of a visible running container are sampled from the daemon and drawn."""
+    app = make_app([DockerRuntime(docker_endpoint)])
+    name = unique("stats")
+    start_container(docker_api, name)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await _select(pilot, name)
+        key = app.screen.table.cursor_key
+        stats = app.container_stats
+        await wait_for(lambda: stats.mem(key) > 0, pilot, timeout=15)
+        assert stats.cpu_text(key) != "-" and stats.mem_text(key).endswith("B")
+        line = app.screen.table.render_line(1).text
+        assert stats.mem_text(key) in line

@@ -127,3 +127,37 @@ def test_command_bar(snap_compare: Any, replay_app: Any) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(replay_app(), terminal_size=SNAPSHOT_SIZE, run_before=run_before)
+
+
+def test_rename_prompt(snap_compare: Any, replay_app: Any) -> None:
+    """`n` on a container asks for the new name in a modal prompt."""
+
+    async def run_before(pilot: Any) -> None:
+        await _rows_loaded(pilot)
+        await pilot.press("n")
+        await pilot.pause(0.3)
+
+    assert snap_compare(replay_app(), terminal_size=SNAPSHOT_SIZE, run_before=run_before)
+
+
+def test_runtimes_screen(snap_compare: Any, replay_app: Any) -> None:
+    """`:runtimes` lists each detected runtime with its URL, how it was found, version and state."""
+
+    async def run_before(pilot: Any) -> None:
+        await _rows_loaded(pilot)
+        await pilot.pause(0.2)
+        await pilot.press("colon", *"runtimes", "enter")
+        await pilot.pause(0.4)
+
+    assert snap_compare(replay_app(), terminal_size=SNAPSHOT_SIZE, run_before=run_before)
+
+
+def test_image_history(snap_compare: Any, replay_app: Any) -> None:
+    """`:history image/...` shows the layers of an image."""
+
+    async def run_before(pilot: Any) -> None:
+        await _rows_loaded(pilot)
+        await pilot.press("colon", *"history image/tamer-test/busybox:latest", "enter")
+        await pilot.pause(0.4)
+
+    assert snap_compare(replay_app(), terminal_size=SNAPSHOT_SIZE, run_before=run_before)
