@@ -57,13 +57,20 @@ def _synthetic_pods(n: int, namespace: str = "bench") -> list[dict[str, Any]]:
                             "ports": [{"containerPort": 8080, "protocol": "TCP"}],
                             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
                             "volumeMounts": [
-                                {"name": "kube-api-access", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}
+                                {
+                                    "name": "kube-api-access",
+                                    "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+                                }
                             ],
                         }
                     ],
                     "nodeName": f"node-{i % 3}",
                 },
-                "status": {"phase": "Running", "podIP": f"10.42.{(i // 250) % 250}.{i % 250 + 1}", "hostIP": "10.0.0.2"},
+                "status": {
+                    "phase": "Running",
+                    "podIP": f"10.42.{(i // 250) % 250}.{i % 250 + 1}",
+                    "hostIP": "10.0.0.2",
+                },
             }
         )
     return out
@@ -89,7 +96,9 @@ def _ensure_pods(h: SimHandle, n: int) -> int:
 
 def _get(h: SimHandle, path: str, ctx: ssl.SSLContext) -> tuple[float, float, int]:
     """(server ms, client seconds, bytes) of one GET."""
-    req = urllib.request.Request(h.url + path, headers={"Authorization": f"Bearer {h.token}", "Accept": "application/json"})
+    req = urllib.request.Request(
+        h.url + path, headers={"Authorization": f"Bearer {h.token}", "Accept": "application/json"}
+    )
     t0 = time.perf_counter()
     with urllib.request.urlopen(req, context=ctx, timeout=120) as resp:
         body = resp.read()
@@ -217,7 +226,10 @@ def bench_watch(watchers: int, rate: float, seconds: float, pods: int = 200) -> 
                 name = names[i % len(names)]
                 obj = dict(store.get(pods_t, "bench", name))
                 meta = dict(obj["metadata"])
-                meta["annotations"] = {**(meta.get("annotations") or {}), "bench.tamer.dev/t": repr(time.time())}
+                meta["annotations"] = {
+                    **(meta.get("annotations") or {}),
+                    "bench.tamer.dev/t": repr(time.time()),
+                }
                 obj["metadata"] = meta
                 store.update(pods_t, obj, check_rv=False)
             return total

@@ -25,9 +25,12 @@ API:
   ``Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas``,
   ``.status()`` -> the 409 ``metav1.Status`` with ``FieldManagerConflict`` causes).
 * ``ApplyError`` (``ValueError``) - the applied configuration is unusable (``.code``: 400 for a missing
-  kind/apiVersion or managedFields set in the patch, 500 for ``failed to create typed patch object
-  (apps/v1, Kind=Deployment): .spec.foo: field not declared in schema`` like the real server);
-  ``.status()`` gives the ``metav1.Status``.
+  kind/apiVersion or managedFields set in the patch; 500 - like the real server, whose typed conversion
+  errors are not Status errors - for ``failed to create typed patch object (default/web; apps/v1,
+  Kind=Deployment): .spec.foo: field not declared in schema``, ``...: .spec.replicas: expected numeric
+  (int or float), got string`` and ``...: .spec.template.spec.containers[name="c"].env: duplicate
+  entries for key [name="K"]``); ``.status()`` gives the ``metav1.Status`` (no reason for 500, as the
+  real server answers).
 * ``fields_v1_to_paths`` / ``paths_to_fields_v1`` / ``path_string`` - the FieldsV1 encoding (``f:``,
   ``k:{...}``, ``v:``, ``i:``, ``.``) to and from sets of paths, and a path's conflict-message form
   (``.spec.template.spec.containers[name="nginx"].image``).
@@ -345,14 +348,58 @@ class _Typed:
         return [self.pe(node, kind, item, i) for i, item in enumerate(items)]
 
     # -- ToFieldSet
-    def to_field_set(self, value: Any, node: Schema | None) -> FieldSet:
+    def to_field_set(self, value: Any, node: Schema | None, *, check: bool = False) -> FieldSet:
+        """The owned-field set of a configuration (structured-merge-diff ``ToFieldSet``).
+
+        With ``check`` the value is type-checked the way the typed conversion of an apply patch is:
+        undeclared fields, scalar type mismatches and duplicate list-map keys raise :class:`ApplyError`
+        with structured-merge-diff's wording (the caller prefixes the object's identity)."""
         out: FieldSet = set()
-        self._tfs(value, node, (), out)
+        self._tfs(value, node, (), out, check)
         return out
 
-    def _tfs(self, value: Any, node: Schema | None, path: Path, out: FieldSet) -> None:
+    @staticmethod
+    def _what(value: Any) -> str:
+        if isinstance(value, bool):
+            return "bool"
+        if isinstance(value, (int, float)):
+            return "numeric"
+        if isinstance(value, str):
+            return "string"
+        if isinstance(value, dict):
+            return "map"
+        return "list" if isinstance(value, list) else "null"
+
+    def _check_scalar(self, value: Any, node: Schema | None, path: Path) -> None:
+        if node is None or value is None or is_any(node) or is_int_or_string(node) or is_quantity(node):
+            return
+        t = schema_type(node)
+        want = {
+            "integer": "numeric (int or float)",
+            "number": "numeric (int or float)",
+            "string": "string",
+            "boolean": "boolean",
+            "object": "map",
+            "array": "list",
+        }.get(t or "")
+        if want is None:
+            return
+        got = self._what(value)
+        ok = {
+            "numeric (int or float)": got == "numeric",
+            "string": got == "string",
+            "boolean": got == "bool",
+            "map": got == "map",
+            "list": got == "list",
+        }[want]
+        if not ok:
+            raise ApplyError(f"{path_string(path)}: expected {want}, got {got}", 500)
+
+    def _tfs(self, value: Any, node: Schema | None, path: Path, out: FieldSet, check: bool) -> None:
         kind = self.kind(node, value)
         if kind == "scalar" or kind == "atomic":
+            if check and path:
+                self._check_scalar(value, node, path)
             if path:
                 out.add(path)
             return
@@ -369,18 +416,23 @@ class _Typed:
                 if child is None:
                     out.add(child_path)
                 else:
-                    self._tfs(child, sub, child_path, out)
+                    self._tfs(child, sub, child_path, out, check)
             return
         if not isinstance(value, list):
             if path:
                 out.add(path)
             return
         items = self.items(node)
+        seen: set[PathElement] = set()
         for i, item in enumerate(value):
-            item_path = (*path, self.pe(node, kind, item, i))
+            pe = self.pe(node, kind, item, i)
+            if check and kind == "assoc" and pe in seen:
+                raise ApplyError(f"{path_string(path)}: duplicate entries for key {path_string((pe,))}", 500)
+            seen.add(pe)
+            item_path = (*path, pe)
             out.add(item_path)
             if kind == "assoc":
-                self._tfs(item, items, item_path, out)
+                self._tfs(item, items, item_path, out, check)
 
     # -- Merge (rhs wins)
     def merge(self, lhs: Any, rhs: Any, node: Schema | None) -> Any:
@@ -826,6 +878,16 @@ def _typed_skeleton(
     return out
 
 
+def _object_ident(config: dict[str, Any], live: dict[str, Any] | None) -> str:
+    """``namespace/name; `` as the real error shows the object (empty when the name is unknown)."""
+    raw_meta = config.get("metadata")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
+    live_meta = (live or {}).get("metadata") or {}
+    name = meta.get("name") or live_meta.get("name") or ""
+    namespace = meta.get("namespace") or live_meta.get("namespace") or ""
+    return f"{namespace}/{name}; " if name else ""
+
+
 def _gvk_string(api_version: str, kind: str) -> str:
     group, version = _split_api_version(api_version)
     return f"{group}/{version}, Kind={kind}"
@@ -908,10 +970,11 @@ def server_side_apply(
         config.pop("status", None)
 
     try:
-        applied_set = typed.to_field_set(config, node)
+        applied_set = typed.to_field_set(config, node, check=True)
     except ApplyError as err:
+        who = _object_ident(config, live)
         raise ApplyError(
-            f"failed to create typed patch object ({_gvk_string(api_version, kind)}): {err}", 500
+            f"failed to create typed patch object ({who}{_gvk_string(api_version, kind)}): {err}", 500
         ) from None
     applied_set = _without(_strip_meta(applied_set), ignored)
 

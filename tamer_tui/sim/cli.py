@@ -18,7 +18,7 @@ from tamer_tui.sim.cluster import FLAVORS, Cluster, SimOptions
 from tamer_tui.sim.kubeconfig import default_path, write_kubeconfig
 from tamer_tui.sim.server import SimHandle, SimServer, start_in_thread
 
-__all__ = ["SimHandle", "add_arguments", "main", "options_from_args", "start_in_thread"]
+__all__ = ["SimHandle", "SimOptions", "add_arguments", "main", "options_from_args", "start_in_thread"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,18 +27,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=d.host, help=f"address to bind (default {d.host})")
     parser.add_argument("--port", type=int, default=d.port, help="port to bind (default: a free port)")
     parser.add_argument("--pods", type=int, default=d.pods, help=f"pods to seed (default {d.pods})")
-    parser.add_argument("--namespaces", type=int, default=d.namespaces, help=f"namespaces to seed (default {d.namespaces})")
+    parser.add_argument(
+        "--namespaces", type=int, default=d.namespaces, help=f"namespaces to seed (default {d.namespaces})"
+    )
     parser.add_argument("--nodes", type=int, default=d.nodes, help=f"nodes to seed (default {d.nodes})")
-    parser.add_argument("--flavor", choices=FLAVORS, default=d.flavor, help=f"distribution to imitate (default {d.flavor})")
+    parser.add_argument(
+        "--flavor", choices=FLAVORS, default=d.flavor, help=f"distribution to imitate (default {d.flavor})"
+    )
     parser.add_argument("--name", default=d.name, help=f"cluster and context name (default {d.name})")
     parser.add_argument(
         "--kubeconfig",
         default=None,
         help="kubeconfig file to write/merge (default: <state dir>/tamer/sim/NAME.kubeconfig)",
     )
-    parser.add_argument("--seed", type=int, default=d.seed, help=f"random seed of the generated objects (default {d.seed})")
     parser.add_argument(
-        "--log-rate", type=float, default=d.log_rate, help=f"log lines per second per container (default {d.log_rate})"
+        "--seed", type=int, default=d.seed, help=f"random seed of the generated objects (default {d.seed})"
+    )
+    parser.add_argument(
+        "--log-rate",
+        type=float,
+        default=d.log_rate,
+        help=f"log lines per second per container (default {d.log_rate})",
     )
     parser.add_argument("--no-controllers", action="store_true", help="do not run the simulated controllers")
     parser.add_argument("--no-tls", action="store_true", help="serve plain HTTP (tokens still required)")

@@ -387,16 +387,15 @@ def _simple_script(script: str) -> bool:
     if "$(" in script or "`" in script:
         return False
     try:
-        pipelines = shellmod.parse(shellmod.tokenize(script, lambda _n: ""))
+        nodes = shellmod.parse(shellmod.tokenize(script, lambda _n: "x"))
     except shellmod.ShellSyntaxError:
         return False
-    for pipe in pipelines:
-        for cmd in pipe.commands:
-            argv = list(cmd.argv)
-            while argv and "=" in argv[0] and argv[0].split("=", 1)[0].isidentifier():
-                argv = argv[1:]
-            if argv and argv[0] not in shellmod.BUILTINS and argv[0] not in shellmod.SHELLS and posixpath.basename(argv[0]) not in shellmod.BUILTINS:
-                return False
+    for cmd in shellmod.walk_commands(nodes):
+        argv = list(cmd.argv)
+        while argv and "=" in argv[0] and argv[0].split("=", 1)[0].isidentifier():
+            argv = argv[1:]
+        if argv and argv[0] not in shellmod.BUILTINS and argv[0] not in shellmod.SHELLS and posixpath.basename(argv[0]) not in shellmod.BUILTINS:
+            return False
     return True
 
 

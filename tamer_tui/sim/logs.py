@@ -385,8 +385,8 @@ class LogStream:
     start: float
     end: float | None
 
-    def first(self) -> int:
-        """Index of the oldest line still retained (rotation)."""
+    def first(self, now: float) -> int:
+        """Index of the oldest line still retained at ``now`` (rotation)."""
         raise NotImplementedError
 
     def count_at(self, t: float) -> int:
@@ -451,9 +451,8 @@ class GeneratedLog(LogStream):
         """Number of lines of a terminated instance (``None`` while running)."""
         return None if self.end is None else self.count_at(self.end)
 
-    def first(self) -> int:
-        n = self.count_at(self.end if self.end is not None else time.time())
-        return max(0, n - retained_lines(self.rate))
+    def first(self, now: float) -> int:
+        return max(0, self.count_at(now) - retained_lines(self.rate))
 
     def time_of(self, i: int) -> float:
         if self.end is not None:
@@ -479,7 +478,13 @@ class GeneratedLog(LogStream):
 
 @dataclass
 class RecordedLog(LogStream):
-    """Output captured while a script ran (``sh -c ...`` containers): ``(time, line)`` pairs."""
+    """Output captured while a script ran (``sh -c ...`` containers): ``(time, line)`` pairs.
+
+    Indices are absolute; only the last :attr:`KEEP` lines are kept (older ones rotate away), so an
+    endless ``while true; do echo ...; done`` cannot grow memory without bound.
+    """
+
+    KEEP = 10_000
 
     start: float
     end: float | None = None
@@ -488,6 +493,16 @@ class RecordedLog(LogStream):
     partial: str = ""
     exit_code: int | None = None
     changed: asyncio.Event | None = None
+    base: int = 0
+
+    def _add(self, when: float, line: str) -> None:
+        self.times.append(when)
+        self.lines.append(line)
+        if len(self.lines) > 2 * self.KEEP:
+            drop = len(self.lines) - self.KEEP
+            del self.times[:drop]
+            del self.lines[:drop]
+            self.base += drop
 
     def append_output(self, data: str, ts: float | None = None) -> None:
         """Record output as it is produced (split into lines; a partial last line is held back)."""
@@ -496,8 +511,7 @@ class RecordedLog(LogStream):
         parts = text.split("\n")
         self.partial = parts.pop()
         for p in parts:
-            self.times.append(when)
-            self.lines.append(p.rstrip("\r"))
+            self._add(when, p.rstrip("\r"))
         if self.changed is not None:
             self.changed.set()
 
@@ -505,28 +519,27 @@ class RecordedLog(LogStream):
         """Mark the instance terminated (flushes a partial line)."""
         when = time.time() if ts is None else ts
         if self.partial:
-            self.times.append(when)
-            self.lines.append(self.partial)
+            self._add(when, self.partial)
             self.partial = ""
         self.end = when
         self.exit_code = code
         if self.changed is not None:
             self.changed.set()
 
-    def first(self) -> int:
-        return max(0, len(self.lines) - 10_000)
+    def first(self, now: float) -> int:
+        return max(self.base, self.count_at(now) - self.KEEP)
 
     def count_at(self, t: float) -> int:
-        return bisect.bisect_right(self.times, t)
+        return self.base + bisect.bisect_right(self.times, t)
 
     def time_of(self, i: int) -> float:
-        return self.times[i]
+        return self.times[max(0, i - self.base)]
 
     def text(self, i: int) -> str:
-        return self.lines[i]
+        return self.lines[max(0, i - self.base)]
 
     def index_at_or_after(self, t: float) -> int:
-        return bisect.bisect_left(self.times, t)
+        return self.base + bisect.bisect_left(self.times, t)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -599,7 +612,7 @@ def parse_query(params: dict[str, str]) -> LogQuery:
 def select_range(stream: LogStream, q: LogQuery, now: float) -> tuple[int, int]:
     """The ``[lo, hi)`` line indices a (non-follow) request returns at ``now``."""
     hi = stream.count_at(now)
-    lo = stream.first()
+    lo = stream.first(now)
     since = None
     if q.since_seconds is not None:
         since = now - q.since_seconds

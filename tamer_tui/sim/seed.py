@@ -1171,7 +1171,7 @@ class _Builder:
                 "Update",
                 ts,
                 {
-                    "f:metadata": fields_v1({k: v for k, v in meta.items() if k in ("generateName", "labels", "ownerReferences", "annotations")}, 3),
+                    "f:metadata": fields_v1({k: v for k, v in meta.items() if k in ("generateName", "labels", "ownerReferences", "annotations")}, 2),
                     "f:spec": fields_v1(dict(tpl["spec"]), 2),
                 },
             ),

@@ -864,9 +864,10 @@ class SimServer:
             if asyncio.iscoroutine(res):
                 await res
         self._bootstrap()
-        # The seeded objects live as long as the server: keep them out of the cyclic GC's scans
-        # (with 50k pods a full collection would otherwise stall the loop for about a second).
-        gc.freeze()
+        # Big seeds live as long as the server: keep them out of the cyclic GC's scans (with 50k
+        # pods a full collection would otherwise stall the loop for about a second each time).
+        if sum(self.store.count(t) for t in self.store.types()) > 20_000:
+            gc.freeze()
         ssl_ctx = None
         if opts.tls:
             self.certs = await asyncio.get_running_loop().run_in_executor(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import posixpath
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -119,6 +120,12 @@ class FileSystem:
 # Tokenizer / parser
 
 OPERATORS = ("&&", "||", ">>", ";", "|", ">", "<", "&")
+_DEFERRED = re.compile("\x00([^\x01]*)\x01")
+
+
+def _deferred(name: str) -> str:
+    """A marker for ``$name`` that :meth:`Shell.expand` replaces at execution time."""
+    return f"\x00{name}\x01"
 
 
 @dataclass
@@ -158,6 +165,11 @@ def tokenize(script: str, variables: Callable[[str], str]) -> list[Token]:
         if pos + 1 >= n:
             return "$", pos + 1
         c = script[pos + 1]
+        if script.startswith("((", pos + 1):
+            end = script.find("))", pos + 3)
+            if end < 0:
+                raise ShellSyntaxError("syntax error: missing '))'")
+            return variables("=" + script[pos + 3 : end]), end + 2
         if c == "{":
             end = script.find("}", pos + 2)
             if end < 0:
@@ -189,6 +201,21 @@ def tokenize(script: str, variables: Callable[[str], str]) -> list[Token]:
             continue
         op = next((o for o in OPERATORS if script.startswith(o, i)), None)
         if op is not None:
+            if op in (">", ">>"):
+                # file descriptor redirections: 2>file, 2>>file, >&2, 2>&1, 1>&2
+                fd = ""
+                if have_word and len(buf) == 1 and buf[0] in "12" and i > 0 and script[i - 1] == buf[0]:
+                    fd = buf[0]
+                    buf.clear()
+                    have_word = False
+                flush()
+                i += len(op)
+                if op == ">" and i + 1 < n + 1 and script.startswith("&", i) and i + 1 < n and script[i + 1] in "12":
+                    tokens.append(Op(f"{fd or '1'}>&{script[i + 1]}"))
+                    i += 2
+                    continue
+                tokens.append(Op(f"{fd}{op}" if fd and fd != "1" else op))
+                continue
             flush()
             tokens.append(Op(op))
             i += len(op)
@@ -248,6 +275,10 @@ class Command:
     stdout_file: str | None = None
     append: bool = False
     stdin_file: str | None = None
+    stderr_file: str | None = None
+    stderr_append: bool = False
+    stderr_to_stdout: bool = False
+    stdout_to_stderr: bool = False
 
 
 @dataclass
@@ -258,60 +289,216 @@ class Pipeline:
     op: str = ";"
 
 
-def parse(tokens: list[Token]) -> list[Pipeline]:
-    """Group tokens into pipelines separated by ``;``, ``&&``, ``||``."""
-    pipelines: list[Pipeline] = []
-    current: list[Command] = []
-    cmd = Command([])
-    pending_op = ";"
-    i = 0
+@dataclass
+class Loop:
+    """``while``/``until`` COND; do BODY; done."""
 
-    def end_command() -> None:
-        nonlocal cmd
-        if cmd.argv or cmd.stdout_file or cmd.stdin_file:
-            current.append(cmd)
-        elif current:
-            raise ShellSyntaxError("syntax error: unexpected '|'")
+    kind: str
+    cond: list[Node]
+    body: list[Node]
+    op: str = ";"
+
+
+@dataclass
+class ForLoop:
+    """``for VAR in WORDS; do BODY; done``."""
+
+    var: str
+    words: list[str]
+    body: list[Node]
+    op: str = ";"
+
+
+@dataclass
+class IfNode:
+    """``if COND; then BODY; [elif COND; then BODY;] [else BODY;] fi``."""
+
+    branches: list[tuple[list[Node], list[Node]]]
+    orelse: list[Node] | None
+    op: str = ";"
+
+
+Node = Pipeline | Loop | ForLoop | IfNode
+_SEPARATORS = (";", "&")
+_KEYWORDS = frozenset({"while", "until", "for", "if", "then", "elif", "else", "fi", "do", "done", "in"})
+
+
+class _Parser:
+    """Recursive-descent parser for the small sh grammar the simulator supports."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+
+    def peek(self) -> Token | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def at_keyword(self, words: set[str] | frozenset[str]) -> bool:
+        tok = self.peek()
+        return isinstance(tok, Word) and tok.text in words
+
+    def skip_separators(self) -> None:
+        while isinstance(self.peek(), Op) and self.peek().text in _SEPARATORS:  # type: ignore[union-attr]
+            self.pos += 1
+
+    def expect(self, word: str) -> None:
+        self.skip_separators()
+        if not self.at_keyword({word}):
+            tok = self.peek()
+            found = "end of file" if tok is None else f"'{tok.text}'"
+            raise ShellSyntaxError(f"syntax error: unexpected {found} (expecting \"{word}\")")
+        self.pos += 1
+
+    def parse_list(self, stops: set[str]) -> list[Node]:
+        items: list[Node] = []
+        op = ";"
+        pending = False
+        while self.pos < len(self.tokens):
+            tok = self.tokens[self.pos]
+            if isinstance(tok, Op):
+                if tok.text in _SEPARATORS:
+                    if pending:
+                        raise ShellSyntaxError(f"syntax error: unexpected '{tok.text}'")
+                    self.pos += 1
+                    op = ";"
+                    continue
+                if tok.text in ("&&", "||"):
+                    if not items or pending:
+                        raise ShellSyntaxError(f"syntax error: unexpected '{tok.text}'")
+                    op = tok.text
+                    pending = True
+                    self.pos += 1
+                    continue
+            if isinstance(tok, Word) and tok.text in stops:
+                break
+            items.append(self.parse_command(op))
+            op = ";"
+            pending = False
+        if pending:
+            raise ShellSyntaxError("syntax error: unexpected end of file")
+        return items
+
+    def parse_command(self, op: str) -> Node:
+        tok = self.peek()
+        if isinstance(tok, Word) and tok.text in ("while", "until"):
+            self.pos += 1
+            cond = self.parse_list({"do"})
+            self.expect("do")
+            body = self.parse_list({"done"})
+            self.expect("done")
+            return Loop(tok.text, cond, body, op)
+        if isinstance(tok, Word) and tok.text == "for":
+            self.pos += 1
+            var_tok = self.peek()
+            if not isinstance(var_tok, Word) or not var_tok.text.isidentifier():
+                raise ShellSyntaxError("syntax error: bad for loop variable")
+            self.pos += 1
+            words: list[str] = []
+            if self.at_keyword({"in"}):
+                self.pos += 1
+                while isinstance(self.peek(), Word) and not self.at_keyword({"do"}):
+                    words.append(self.tokens[self.pos].text)  # type: ignore[union-attr]
+                    self.pos += 1
+            self.expect("do")
+            body = self.parse_list({"done"})
+            self.expect("done")
+            return ForLoop(var_tok.text, words, body, op)
+        if isinstance(tok, Word) and tok.text == "if":
+            self.pos += 1
+            branches: list[tuple[list[Node], list[Node]]] = []
+            orelse: list[Node] | None = None
+            while True:
+                cond = self.parse_list({"then"})
+                self.expect("then")
+                body = self.parse_list({"elif", "else", "fi"})
+                branches.append((cond, body))
+                self.skip_separators()
+                if self.at_keyword({"elif"}):
+                    self.pos += 1
+                    continue
+                if self.at_keyword({"else"}):
+                    self.pos += 1
+                    orelse = self.parse_list({"fi"})
+                self.expect("fi")
+                return IfNode(branches, orelse, op)
+        if isinstance(tok, Word) and tok.text in ("then", "elif", "else", "fi", "do", "done"):
+            raise ShellSyntaxError(f"syntax error: unexpected \"{tok.text}\"")
+        return self.parse_pipeline(op)
+
+    def parse_pipeline(self, op: str) -> Pipeline:
+        commands: list[Command] = []
         cmd = Command([])
+        tokens = self.tokens
+        while self.pos < len(tokens):
+            tok = tokens[self.pos]
+            if isinstance(tok, Word):
+                cmd.argv.append(tok.text)
+                self.pos += 1
+                continue
+            if tok.text in ("1>&2", "2>&1", "1>&1", "2>&2"):
+                cmd.stderr_to_stdout = cmd.stderr_to_stdout or tok.text == "2>&1"
+                cmd.stdout_to_stderr = cmd.stdout_to_stderr or tok.text == "1>&2"
+                self.pos += 1
+                continue
+            if tok.text in (">", ">>", "<", "2>", "2>>"):
+                if self.pos + 1 >= len(tokens) or not isinstance(tokens[self.pos + 1], Word):
+                    raise ShellSyntaxError("syntax error: unexpected newline")
+                target = tokens[self.pos + 1].text
+                if tok.text == "<":
+                    cmd.stdin_file = target
+                elif tok.text.startswith("2"):
+                    cmd.stderr_file = target
+                    cmd.stderr_append = tok.text == "2>>"
+                else:
+                    cmd.stdout_file = target
+                    cmd.append = tok.text == ">>"
+                self.pos += 2
+                continue
+            if tok.text == "|":
+                if not cmd.argv:
+                    raise ShellSyntaxError("syntax error: unexpected '|'")
+                commands.append(cmd)
+                cmd = Command([])
+                self.pos += 1
+                if self.pos >= len(tokens):
+                    raise ShellSyntaxError("syntax error: unexpected end of file")
+                continue
+            break  # ; & && || end the pipeline
+        if cmd.argv or cmd.stdout_file or cmd.stdin_file or cmd.stderr_file:
+            commands.append(cmd)
+        elif commands:
+            raise ShellSyntaxError("syntax error: unexpected end of file")
+        if not commands:
+            nxt = self.peek()
+            raise ShellSyntaxError(f"syntax error: unexpected '{nxt.text if nxt else 'end of file'}'")
+        return Pipeline(commands, op)
 
-    while i < len(tokens):
-        tok = tokens[i]
-        if isinstance(tok, Word):
-            cmd.argv.append(tok.text)
-            i += 1
-            continue
-        if tok.text in (">", ">>", "<"):
-            if i + 1 >= len(tokens) or not isinstance(tokens[i + 1], Word):
-                raise ShellSyntaxError("syntax error: unexpected newline")
-            target = tokens[i + 1].text  # type: ignore[union-attr]
-            if tok.text == "<":
-                cmd.stdin_file = target
-            else:
-                cmd.stdout_file = target
-                cmd.append = tok.text == ">>"
-            i += 2
-            continue
-        if tok.text == "|":
-            if not cmd.argv:
-                raise ShellSyntaxError("syntax error: unexpected '|'")
-            end_command()
-            i += 1
-            continue
-        # ; && || & end a pipeline
-        end_command()
-        if current:
-            pipelines.append(Pipeline(current, pending_op))
-            current = []
-        elif tok.text in ("&&", "||"):
-            raise ShellSyntaxError(f"syntax error: unexpected '{tok.text}'")
-        pending_op = ";" if tok.text == "&" else tok.text
-        i += 1
-    end_command()
-    if current:
-        pipelines.append(Pipeline(current, pending_op))
-    elif pending_op in ("&&", "||") and pipelines:
-        raise ShellSyntaxError("syntax error: unexpected end of file")
-    return pipelines
+
+def parse(tokens: list[Token]) -> list[Node]:
+    """Parse tokens into a list of nodes (pipelines, loops, ifs) joined by ``;``, ``&&``, ``||``."""
+    parser = _Parser(tokens)
+    nodes = parser.parse_list(set())
+    if parser.pos < len(tokens):
+        tok = tokens[parser.pos]
+        raise ShellSyntaxError(f"syntax error: unexpected \"{tok.text}\"")
+    return nodes
+
+
+def walk_commands(nodes: list[Node]) -> list[Command]:
+    """Every simple command in a parsed script (loop conditions and bodies included)."""
+    out: list[Command] = []
+    for node in nodes:
+        if isinstance(node, Pipeline):
+            out.extend(node.commands)
+        elif isinstance(node, Loop):
+            out += walk_commands(node.cond) + walk_commands(node.body)
+        elif isinstance(node, ForLoop):
+            out += walk_commands(node.body)
+        else:
+            for cond, body in node.branches:
+                out += walk_commands(cond) + walk_commands(body)
+            out += walk_commands(node.orelse or [])
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -391,6 +578,23 @@ class _TTYWriter:
         return await self.io.read()
 
 
+class _Router:
+    """ShellIO that sends stdout/stderr wherever the command's redirections say (None: /dev/null)."""
+
+    def __init__(self) -> None:
+        self.out: tuple[ShellIO, int] | None = None
+        self.err: tuple[ShellIO, int] | None = None
+        self.input: ShellIO | None = None
+
+    async def write(self, stream: int, data: bytes) -> None:
+        dest = self.err if stream == STDERR else self.out
+        if dest is not None:
+            await dest[0].write(dest[1], data)
+
+    async def read(self) -> bytes | None:
+        return None
+
+
 # ----------------------------------------------------------------------------------------------
 # The shell
 
@@ -442,7 +646,9 @@ class Shell:
         return "/" + norm.lstrip("/") if norm != "/" else "/"
 
     def variable(self, name: str) -> str:
-        """Value of a shell variable (``$?`` and ``$$`` included)."""
+        """Value of a shell variable (``$?`` and ``$$`` included; ``=expr`` is ``$((expr))``)."""
+        if name.startswith("="):
+            return str(_arith(name[1:], self))
         if name == "?":
             return str(self.last_status)
         if name == "$":
@@ -499,20 +705,66 @@ class Shell:
         """Run a ``sh -c`` script; returns the status of the last command."""
         reader = reader or _StdinReader(BufferIO())
         try:
-            pipelines = parse(tokenize(script, self.variable))
+            # variables are expanded when each command runs (so `$?` sees the previous status)
+            pipelines = parse(tokenize(script, _deferred))
         except ShellSyntaxError as exc:
             await io.write(STDERR, f"sh: {exc}\n".encode())
             self.last_status = 2
             return 2
+        try:
+            return await self.run_list(pipelines, io, reader)
+        except (_Break, _Continue):  # outside any loop: ignored, like sh
+            return 0
+
+    async def run_list(self, nodes: list[Node], io: ShellIO, reader: _StdinReader) -> int:
+        """Run nodes honouring ``&&``/``||``; returns the last status."""
         status = 0
-        for pipe in pipelines:
-            if pipe.op == "&&" and status != 0:
+        for node in nodes:
+            if node.op == "&&" and status != 0:
                 continue
-            if pipe.op == "||" and status == 0:
+            if node.op == "||" and status == 0:
                 continue
-            status = await self.run_pipeline(pipe, io, reader)
+            status = await self.run_node(node, io, reader)
             self.last_status = status
         return status
+
+    async def run_node(self, node: Node, io: ShellIO, reader: _StdinReader) -> int:
+        """Run one pipeline, loop or if."""
+        if isinstance(node, Pipeline):
+            return await self.run_pipeline(node, io, reader)
+        if isinstance(node, Loop):
+            status = 0
+            while True:
+                cond_status = await self.run_list(node.cond, io, reader)
+                if (cond_status == 0) != (node.kind == "while"):
+                    return status
+                try:
+                    status = await self.run_list(node.body, io, reader)
+                except _Break:
+                    return 0
+                except _Continue:
+                    status = 0
+                # never starve the event loop, even for `while true; do echo x; done`
+                await asyncio.sleep(0.001)
+        if isinstance(node, ForLoop):
+            status = 0
+            for raw in node.words:
+                for word in self.expand(raw).split() if "\x00" in raw else [raw]:
+                    self.vars[node.var] = word
+                    try:
+                        status = await self.run_list(node.body, io, reader)
+                    except _Break:
+                        return 0
+                    except _Continue:
+                        status = 0
+                    await asyncio.sleep(0)
+            return status
+        for cond_nodes, body in node.branches:
+            if await self.run_list(cond_nodes, io, reader) == 0:
+                return await self.run_list(body, io, reader)
+        if node.orelse is not None:
+            return await self.run_list(node.orelse, io, reader)
+        return 0
 
     async def read_commands(self, io: ShellIO, reader: _StdinReader) -> int:
         """Non-interactive ``sh`` with stdin: execute each line as it arrives."""
@@ -585,37 +837,76 @@ class Shell:
         for idx, cmd in enumerate(pipe.commands):
             last = idx == len(pipe.commands) - 1
             if cmd.stdin_file is not None:
-                path = self.resolve(cmd.stdin_file)
-                if not self.fs.is_file(path):
+                path = self.resolve(self.expand(cmd.stdin_file))
+                if path == "/dev/null":
+                    cmd_reader = _StdinReader(BufferIO(b""))
+                elif not self.fs.is_file(path):
                     await io.write(STDERR, f"sh: can't open '{cmd.stdin_file}': no such file\n".encode())
                     return 1
-                cmd_reader = _StdinReader(BufferIO(self.fs.files[path].encode()))
+                else:
+                    cmd_reader = _StdinReader(BufferIO(self.fs.files[path].encode()))
             elif idx == 0:
                 cmd_reader = reader
             else:
                 cmd_reader = _StdinReader(BufferIO(data or b""))
+            pipe_buf = None if last else BufferIO()
+            files: dict[str, tuple[BufferIO, bool]] = {}
+            router = _Router()
+            # where stdout goes
             if cmd.stdout_file is not None:
-                sink = BufferIO(stderr_to=io)
-                status = await self.run_argv(cmd.argv, sink, cmd_reader)
-                path = self.resolve(cmd.stdout_file)
+                router.out = self._file_sink(cmd.stdout_file, cmd.append, files)
+            elif cmd.stdout_to_stderr:
+                router.out = (io, STDERR)
+            elif pipe_buf is not None:
+                router.out = (pipe_buf, STDOUT)
+            else:
+                router.out = (io, STDOUT)
+            # where stderr goes
+            if cmd.stderr_file is not None:
+                router.err = self._file_sink(cmd.stderr_file, cmd.stderr_append, files)
+            elif cmd.stderr_to_stdout:
+                router.err = router.out
+            else:
+                router.err = (io, STDERR)
+            status = await self.run_argv(cmd.argv, router, cmd_reader)
+            for path, (buf, append) in files.items():
                 if self.fs.is_dir(path):
-                    await io.write(STDERR, f"sh: can't create {cmd.stdout_file}: Is a directory\n".encode())
+                    await io.write(STDERR, f"sh: can't create {path}: Is a directory\n".encode())
                     status = 1
                 else:
-                    self.fs.write(path, sink.out.decode("utf-8", "replace"), append=cmd.append)
-                data = b""
-            elif last:
-                status = await self.run_argv(cmd.argv, io, cmd_reader)
-            else:
-                sink = BufferIO(stderr_to=io)
-                status = await self.run_argv(cmd.argv, sink, cmd_reader)
-                data = bytes(sink.out)
+                    self.fs.write(path, buf.out.decode("utf-8", "replace"), append=append)
+            data = bytes(pipe_buf.out) if pipe_buf is not None else b""
         return status
+
+    def _file_sink(self, target: str, append: bool, files: dict[str, tuple[BufferIO, bool]]) -> tuple[ShellIO, int] | None:
+        path = self.resolve(self.expand(target))
+        if path == "/dev/null":
+            return None
+        if path not in files:
+            files[path] = (BufferIO(), append)
+        return files[path][0], STDOUT
+
+    def expand(self, text: str) -> str:
+        """Replace deferred ``$VAR`` markers with the variables' current values."""
+        if "\x00" not in text:
+            return text
+        return _DEFERRED.sub(lambda m: self.variable(m.group(1)), text)
 
     async def run_argv(self, argv: list[str], io: ShellIO, reader: _StdinReader) -> int:
         """Run one simple command (assignments, builtins); unknown commands exit 127."""
+        try:
+            argv = [self.expand(a) for a in argv]
+        except ShellSyntaxError as exc:
+            await io.write(STDERR, f"sh: {exc}\n".encode())
+            return 2
         if not argv:
             return 0
+        if argv[0] == "break":
+            raise _Break
+        if argv[0] == "continue":
+            raise _Continue
+        if argv[0] in ("[", "test"):
+            return _test(argv[1:-1] if argv[0] == "[" and argv[-1:] == ["]"] else argv[1:], self)
         # leading VAR=value assignments
         while argv and "=" in argv[0] and argv[0].split("=", 1)[0].isidentifier():
             key, value = argv[0].split("=", 1)
@@ -1053,7 +1344,94 @@ BUILTINS: dict[str, Builtin] = {
     "export": _export,
     "stty": _stty,
     "which": _which,
+    "test": _true,
+    "[": _true,
 }
+
+
+class _Break(Exception):
+    """``break`` inside a loop."""
+
+
+class _Continue(Exception):
+    """``continue`` inside a loop."""
+
+
+def _arith(expr: str, sh: Shell) -> int:
+    """Evaluate ``$((expr))``: integers, variables, + - * / % and parentheses."""
+    import ast
+
+    def value(node: ast.AST) -> int:
+        if isinstance(node, ast.Expression):
+            return value(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return int(node.value)
+        if isinstance(node, ast.Name):
+            try:
+                return int(sh.vars.get(node.id, "0") or 0)
+            except ValueError:
+                return 0
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            v = value(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.BinOp):
+            a, b = value(node.left), value(node.right)
+            if isinstance(node.op, ast.Add):
+                return a + b
+            if isinstance(node.op, ast.Sub):
+                return a - b
+            if isinstance(node.op, ast.Mult):
+                return a * b
+            if isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod)) and b == 0:
+                raise ShellSyntaxError("arithmetic syntax error: division by zero")
+            if isinstance(node.op, (ast.Div, ast.FloorDiv)):
+                return int(a / b)
+            if isinstance(node.op, ast.Mod):
+                return a - b * int(a / b)
+        raise ShellSyntaxError(f"arithmetic syntax error: {expr}")
+
+    text = expr.replace("$", "").strip()
+    try:
+        return value(ast.parse(text or "0", mode="eval"))
+    except SyntaxError:
+        raise ShellSyntaxError(f"arithmetic syntax error: {expr}") from None
+
+
+def _test(args: list[str], sh: Shell) -> int:
+    """``test`` / ``[ ... ]`` for the common cases (strings, integers, -f/-d/-e/-z/-n, !)."""
+    if args[:1] == ["!"]:
+        return 1 - _test(args[1:], sh)
+    if not args:
+        return 1
+    if len(args) == 1:
+        return 0 if args[0] else 1
+    if len(args) == 2:
+        op, val = args
+        if op == "-z":
+            return 0 if not val else 1
+        if op == "-n":
+            return 0 if val else 1
+        path = sh.resolve(val)
+        if op == "-f":
+            return 0 if sh.fs.is_file(path) else 1
+        if op == "-d":
+            return 0 if sh.fs.is_dir(path) else 1
+        if op == "-e":
+            return 0 if sh.fs.is_file(path) or sh.fs.is_dir(path) else 1
+        return 2
+    if len(args) == 3:
+        a, op, b = args
+        if op in ("=", "=="):
+            return 0 if a == b else 1
+        if op == "!=":
+            return 0 if a != b else 1
+        try:
+            x, y = int(a), int(b)
+        except ValueError:
+            return 2
+        result = {"-eq": x == y, "-ne": x != y, "-lt": x < y, "-le": x <= y, "-gt": x > y, "-ge": x >= y}.get(op)
+        return 2 if result is None else (0 if result else 1)
+    return 2
 
 
 def not_found_message(prog: str) -> str:

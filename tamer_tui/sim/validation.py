@@ -2,7 +2,7 @@
 
 API:
 
-* ``validate(obj, lookup, *, raw=None, sort_keys=False) -> list[FieldError]`` - unknown fields
+* ``validate(obj, lookup, *, raw=None, sort_keys=False, check_required=True) -> list[FieldError]`` - unknown fields
   (``kind="unknown"``), JSON type mismatches (``kind="type"``) and missing required fields
   (``kind="required"``) of ``obj`` against the schema of its ``apiVersion``/``kind`` (built-in or CRD).
   With ``raw`` (the request body as received, JSON) duplicate keys are reported too (``kind="duplicate"``)
@@ -10,7 +10,8 @@ API:
   ``sort_keys=True`` walks maps in sorted key order - the order the real server reports unknown fields
   of a *patched* object.  ``metadata`` is checked against ObjectMeta; ``apiVersion``/``kind`` are always
   accepted; ``x-kubernetes-preserve-unknown-fields``/``additionalProperties``/embedded resources
-  respected.  Unknown kinds give ``[]``.  Required fields are not checked under ``status``/``metadata``.
+  respected.  Unknown kinds give ``[]``.  Required fields are not checked under ``status``/``metadata``
+  (nor at all with ``check_required=False``).
 * ``duplicate_fields(raw) -> list[FieldError]`` - duplicate keys of any JSON document (e.g. a patch body),
   document order.
 * ``prune_unknown(obj, lookup) -> dict`` - a copy without undeclared fields (what the decoder keeps

@@ -58,7 +58,9 @@ def core(api_client: Any, sim: SimHandle) -> client.CoreV1Api:
     return api
 
 
-def _cm(name: str, labels: dict[str, str] | None = None, data: dict[str, str] | None = None) -> client.V1ConfigMap:
+def _cm(
+    name: str, labels: dict[str, str] | None = None, data: dict[str, str] | None = None
+) -> client.V1ConfigMap:
     return client.V1ConfigMap(metadata=client.V1ObjectMeta(name=name, labels=labels), data=data or {"k": "v"})
 
 
@@ -136,7 +138,9 @@ def test_label_and_field_selectors_and_parse_errors(core: client.CoreV1Api) -> N
     core.create_namespaced_config_map(NS, _cm("sel-b", labels={"tier": "back"}))
     front = core.list_namespaced_config_map(NS, label_selector="tier in (front)")
     assert [i.metadata.name for i in front.items] == ["sel-a"]
-    by_name = core.list_config_map_for_all_namespaces(field_selector=f"metadata.name=sel-b,metadata.namespace={NS}")
+    by_name = core.list_config_map_for_all_namespaces(
+        field_selector=f"metadata.name=sel-b,metadata.namespace={NS}"
+    )
     assert [i.metadata.name for i in by_name.items] == ["sel-b"]
     with pytest.raises(ApiException) as exc:
         core.list_namespaced_config_map(NS, label_selector="tier in front")
@@ -191,7 +195,11 @@ def test_watch_selector_transitions(core: client.CoreV1Api) -> None:
     w = watch.Watch()
     events = []
     for ev in w.stream(
-        core.list_namespaced_config_map, NS, label_selector="phase=one", resource_version=rv, timeout_seconds=2
+        core.list_namespaced_config_map,
+        NS,
+        label_selector="phase=one",
+        resource_version=rv,
+        timeout_seconds=2,
     ):
         events.append((ev["type"], ev["object"].metadata.name))
         w.stop()
@@ -245,7 +253,10 @@ def test_orphan_delete_keeps_dependents(api_client: Any, core: client.CoreV1Api)
         "spec": {
             "replicas": 0,
             "selector": {"matchLabels": {"app": "orphan"}},
-            "template": {"metadata": {"labels": {"app": "orphan"}}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}},
+            "template": {
+                "metadata": {"labels": {"app": "orphan"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+            },
         },
     }
     rs = apps.create_namespaced_replica_set(NS, body)
@@ -273,7 +284,11 @@ def test_unauthorized_and_forbidden(sim: SimHandle) -> None:
     status, _, _ = raw(sim, "GET", "/api/v1/namespaces/default/pods", token=sim.restricted_token)
     assert status == 200
     status, _, body = raw(
-        sim, "POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "x"}}, token=sim.restricted_token
+        sim,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        {"metadata": {"name": "x"}},
+        token=sim.restricted_token,
     )
     assert status == 403 and "cannot create resource" in json.loads(body)["message"]
     status, _, _ = raw(sim, "GET", "/healthz", token="")
@@ -294,12 +309,18 @@ def test_bad_bodies_are_400(sim: SimHandle, core: client.CoreV1Api) -> None:
     status, _, body = raw(sim, "POST", f"/api/v1/namespaces/{NS}/configmaps", b"{not json")
     assert status == 400 and json.loads(body)["reason"] == "BadRequest"
     status, _, body = raw(
-        sim, "POST", f"/api/v1/namespaces/{NS}/configmaps", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}
+        sim,
+        "POST",
+        f"/api/v1/namespaces/{NS}/configmaps",
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}},
     )
     assert status == 400
     core.create_namespaced_config_map(NS, _cm("named"))
     status, _, body = raw(
-        sim, "PUT", f"/api/v1/namespaces/{NS}/configmaps/named", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other"}}
+        sim,
+        "PUT",
+        f"/api/v1/namespaces/{NS}/configmaps/named",
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other"}},
     )
     assert status == 400 and "does not match the name on the URL" in json.loads(body)["message"]
 
@@ -337,7 +358,9 @@ def test_discovery_documents(sim: SimHandle) -> None:
     doc = json.loads(body)
     assert hdrs["Content-Type"] == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
     groups = {item["metadata"]["name"]: item for item in doc["items"]}
-    assert {"apps", "batch", "metrics.k8s.io", "apiextensions.k8s.io", "rbac.authorization.k8s.io"} <= set(groups)
+    assert {"apps", "batch", "metrics.k8s.io", "apiextensions.k8s.io", "rbac.authorization.k8s.io"} <= set(
+        groups
+    )
     deploy = next(r for r in groups["apps"]["versions"][0]["resources"] if r["resource"] == "deployments")
     assert deploy["shortNames"] == ["deploy"] and deploy["categories"] == ["all"]
     assert {s["subresource"] for s in deploy["subresources"]} == {"status", "scale"}
@@ -345,3 +368,111 @@ def test_discovery_documents(sim: SimHandle) -> None:
     resources = {r["name"]: r for r in json.loads(body)["resources"]}
     assert {"pods/log", "pods/exec", "pods/portforward", "pods/attach", "pods/status"} <= set(resources)
     assert resources["pods"]["singularName"] == "pod" and resources["pods"]["namespaced"] is True
+
+
+def test_legacy_watch_path(sim: SimHandle, core: client.CoreV1Api) -> None:
+    """/api/v1/watch/namespaces/NS/configmaps streams the initial ADDED events and ends at timeoutSeconds."""
+    core.create_namespaced_config_map(NS, _cm("legacy-w", labels={"legacy": "y"}))
+    started = time.monotonic()
+    status, _, body = raw(
+        sim, "GET", f"/api/v1/watch/namespaces/{NS}/configmaps?labelSelector=legacy%3Dy&timeoutSeconds=1"
+    )
+    events = [json.loads(line) for line in body.splitlines() if line.strip()]
+    assert status == 200 and [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
+        ("ADDED", "legacy-w")
+    ]
+    assert 0.9 <= time.monotonic() - started < 10
+
+
+def test_field_validation_modes(sim: SimHandle) -> None:
+    """fieldValidation=Strict rejects unknown fields (400), Warn stores and warns, Ignore stores silently."""
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "fv-strict"},
+        "data": {},
+        "bogus": 1,
+    }
+    status, _, out = raw(sim, "POST", f"/api/v1/namespaces/{NS}/configmaps?fieldValidation=Strict", body)
+    assert status == 400 and 'unknown field "bogus"' in json.loads(out)["message"]
+    body["metadata"] = {"name": "fv-warn"}
+    status, hdrs, out = raw(sim, "POST", f"/api/v1/namespaces/{NS}/configmaps?fieldValidation=Warn", body)
+    assert status == 201 and 'unknown field "bogus"' in hdrs.get("Warning", "")
+    assert "bogus" not in json.loads(out)
+    body["metadata"] = {"name": "fv-ignore"}
+    status, hdrs, _ = raw(sim, "POST", f"/api/v1/namespaces/{NS}/configmaps?fieldValidation=Ignore", body)
+    assert status == 201 and "Warning" not in hdrs
+
+
+def test_finalizer_keeps_object_until_removed(sim: SimHandle, core: client.CoreV1Api) -> None:
+    """DELETE of an object with a finalizer sets deletionTimestamp; removing the finalizer deletes it."""
+    core.create_namespaced_config_map(
+        NS, {"metadata": {"name": "fin", "finalizers": ["example.com/hold"]}, "data": {}}
+    )
+    status, _, body = raw(sim, "DELETE", f"/api/v1/namespaces/{NS}/configmaps/fin")
+    assert status == 200 and json.loads(body)["metadata"]["deletionTimestamp"]
+    assert core.read_namespaced_config_map("fin", NS).metadata.deletion_timestamp is not None
+    core.patch_namespaced_config_map("fin", NS, {"metadata": {"finalizers": None}})
+    with pytest.raises(ApiException) as exc:
+        core.read_namespaced_config_map("fin", NS)
+    assert exc.value.status == 404
+
+
+def test_status_and_scale_subresources(api_client: Any, sim: SimHandle) -> None:
+    """PUT on the main resource ignores .status; /status changes only status; /scale reads and sets replicas."""
+    apps = client.AppsV1Api(api_client)
+    body = {
+        "metadata": {"name": "sub", "labels": {"app": "sub"}},
+        "spec": {
+            "replicas": 0,
+            "paused": True,
+            "selector": {"matchLabels": {"app": "sub"}},
+            "template": {
+                "metadata": {"labels": {"app": "sub"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+            },
+        },
+    }
+    apps.create_namespaced_deployment(NS, body)
+    status, _, out = raw(
+        sim,
+        "PATCH",
+        f"/apis/apps/v1/namespaces/{NS}/deployments/sub/status",
+        {"status": {"observedGeneration": 42}, "spec": {"replicas": 7}},
+        content_type="application/merge-patch+json",
+    )
+    obj = json.loads(out)
+    assert status == 200 and obj["status"]["observedGeneration"] == 42 and obj["spec"]["replicas"] == 0
+    obj["status"]["observedGeneration"] = 1
+    obj["spec"]["minReadySeconds"] = 3
+    status, _, out = raw(sim, "PUT", f"/apis/apps/v1/namespaces/{NS}/deployments/sub", obj)
+    obj = json.loads(out)
+    assert status == 200 and obj["status"]["observedGeneration"] == 42 and obj["spec"]["minReadySeconds"] == 3
+    scale = apps.read_namespaced_deployment_scale("sub", NS)
+    assert scale.spec.replicas == 0 and scale.status.selector == "app=sub"
+    apps.patch_namespaced_deployment_scale("sub", NS, {"spec": {"replicas": 3}})
+    assert apps.read_namespaced_deployment("sub", NS).spec.replicas == 3
+
+
+def test_rules_review_and_whoami(sim: SimHandle) -> None:
+    """SelfSubjectRulesReview lists read rules for the restricted user in default only; SelfSubjectReview names it."""
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectRulesReview",
+        "spec": {"namespace": "default"},
+    }
+    _, _, out = raw(
+        sim, "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", body, token=sim.restricted_token
+    )
+    rules = json.loads(out)["status"]["resourceRules"]
+    assert {"verbs": ["get", "list", "watch"], "apiGroups": ["*"], "resources": ["*"]} in rules
+    body["spec"] = {"namespace": "kube-system"}
+    _, _, out = raw(
+        sim, "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", body, token=sim.restricted_token
+    )
+    assert all("get" not in r["verbs"] for r in json.loads(out)["status"]["resourceRules"])
+    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+    status, _, out = raw(
+        sim, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", body, token=sim.restricted_token
+    )
+    assert status == 201 and json.loads(out)["status"]["userInfo"]["username"] == "restricted"

@@ -117,7 +117,13 @@ def test_delete_propagation_orphan_and_foreground(cluster: Cluster) -> None:
     rs_t = cluster.rtype("apps", "v1", "replicasets")
     pods = cluster.rtype("", "v1", "pods")
     owner = cluster.store.create(rs_t, {"metadata": {"name": "rs"}, "spec": {}})
-    ref = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": owner["metadata"]["uid"], "controller": True}
+    ref = {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "name": "rs",
+        "uid": owner["metadata"]["uid"],
+        "controller": True,
+    }
     cluster.store.create(pods, {"metadata": {"name": "p1", "ownerReferences": [ref]}, "spec": {}})
     assert [o["metadata"]["name"] for _, o in cluster.store.dependents(owner["metadata"]["uid"])] == ["p1"]
     cluster.store.delete(rs_t, "default", "rs", propagation="Orphan")
@@ -261,5 +267,7 @@ def test_field_selector_escapes_and_negation() -> None:
     fs = parse_field_selector(r"metadata.name=a\,b,status.phase!=Failed")
     assert fs.matches({"metadata": {"name": "a,b"}, "status": {"phase": "Running"}})
     assert not fs.matches({"metadata": {"name": "a,b"}, "status": {"phase": "Failed"}})
-    sel = selector_from_match({"matchLabels": {"a": "1"}, "matchExpressions": [{"key": "b", "operator": "DoesNotExist"}]})
+    sel = selector_from_match(
+        {"matchLabels": {"a": "1"}, "matchExpressions": [{"key": "b", "operator": "DoesNotExist"}]}
+    )
     assert sel.matches_labels({"a": "1"}) and not sel.matches_labels({"a": "1", "b": "x"})

@@ -398,7 +398,28 @@ def test_crd_objects_use_their_schema() -> None:
         (
             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "dta": {"a": "b"}},
             500,
-            "failed to create typed patch object (/v1, Kind=ConfigMap): .dta: field not declared in schema",
+            "failed to create typed patch object (/x; /v1, Kind=ConfigMap): .dta: field not declared in schema",
+        ),
+        (
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "d", "namespace": "n"},
+                "spec": {"replicas": "lots"},
+            },
+            500,
+            "failed to create typed patch object (n/d; apps/v1, Kind=Deployment): "
+            ".spec.replicas: expected numeric (int or float), got string",
+        ),
+        (
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "p"},
+                "spec": {"containers": [{"name": "c", "env": [{"name": "K", "value": "1"}, {"name": "K"}]}]},
+            },
+            500,
+            '.spec.containers[name="c"].env: duplicate entries for key [name="K"]',
         ),
     ],
 )

@@ -77,7 +77,9 @@ def chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _major(binary: str) -> int:
-    out = subprocess.run([binary, "version", "--short"], capture_output=True, text=True, timeout=30, check=False)
+    out = subprocess.run(
+        [binary, "version", "--short"], capture_output=True, text=True, timeout=30, check=False
+    )
     text = out.stdout.strip().lstrip("v")
     return int(text.split(".")[0]) if text[:1].isdigit() else 0
 
@@ -105,7 +107,9 @@ def helm(
     argv = [binary or helm_bin(), "--kubeconfig", sim.kubeconfig, "--kube-context", sim.context, *args]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env, check=False)
     if check and proc.returncode != 0:
-        raise AssertionError(f"helm {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(
+            f"helm {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 
@@ -126,7 +130,20 @@ def _lifecycle(sim: SimHandle, chart: Path, ns: str, binary: str, mode: list[str
     status = helm(sim, "status", "demo", "-n", ns, binary=binary).stdout
     assert "STATUS: deployed" in status and "REVISION: 1" in status
 
-    helm(sim, "upgrade", "demo", str(chart), "-n", ns, "--set", "replicas=3", "--set", "message=bye", *mode, binary=binary)
+    helm(
+        sim,
+        "upgrade",
+        "demo",
+        str(chart),
+        "-n",
+        ns,
+        "--set",
+        "replicas=3",
+        "--set",
+        "message=bye",
+        *mode,
+        binary=binary,
+    )
     assert _deploy(sim, ns, "demo-web")["spec"]["replicas"] == 3
     cm = json.loads(kubectl(sim, "get", "cm", "demo-config", "-n", ns, "-o", "json").stdout)
     assert cm["data"]["message"] == "bye"
@@ -162,6 +179,8 @@ def test_helm4_release_lifecycle(sim: SimHandle, chart: Path, server_side: bool)
 
 def test_helm_binary_is_usable() -> None:
     """The helm binary found via TAMER_HELM_BIN / PATH runs (guards against a broken CI download)."""
-    res = subprocess.run([helm_bin(), "version", "--short"], capture_output=True, text=True, timeout=30, check=False)
+    res = subprocess.run(
+        [helm_bin(), "version", "--short"], capture_output=True, text=True, timeout=30, check=False
+    )
     assert res.returncode == 0 and res.stdout.startswith("v"), res.stderr
     assert os.access(helm_bin(), os.X_OK)

@@ -81,7 +81,14 @@ def test_server_side_apply_and_conflict(sim: SimHandle) -> None:
     entry = next(m for m in obj["metadata"]["managedFields"] if m["manager"] == "kubectl")
     assert entry["operation"] == "Apply" and "f:replicas" in entry["fieldsV1"]["f:spec"]
     res = kubectl(
-        sim, "apply", "--server-side", "--field-manager=other", "-f", "-", input=deployment("ssa", replicas=5), check=False
+        sim,
+        "apply",
+        "--server-side",
+        "--field-manager=other",
+        "-f",
+        "-",
+        input=deployment("ssa", replicas=5),
+        check=False,
     )
     assert res.returncode != 0
     assert "conflict" in res.stderr.lower() and ".spec.replicas" in res.stderr
@@ -113,20 +120,54 @@ def test_diff_reports_changes_only(sim: SimHandle) -> None:
 def test_patch_types_and_scale(sim: SimHandle) -> None:
     """kubectl patch (strategic, merge, json) and kubectl scale change the stored object."""
     kubectl(sim, "apply", "-f", "-", input=deployment("pat", replicas=1))
-    kubectl(sim, "patch", "deploy", "pat", "-n", NS, "-p", '{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"nginx:2"}]}}}}')
+    kubectl(
+        sim,
+        "patch",
+        "deploy",
+        "pat",
+        "-n",
+        NS,
+        "-p",
+        '{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"nginx:2"}]}}}}',
+    )
     obj = _get(sim, "deploy", "pat")
     containers = obj["spec"]["template"]["spec"]["containers"]
     assert len(containers) == 1 and containers[0]["image"] == "nginx:2" and containers[0]["ports"]
-    kubectl(sim, "patch", "deploy", "pat", "-n", NS, "--type=merge", "-p", '{"metadata":{"labels":{"x":"y"}}}')
-    kubectl(sim, "patch", "deploy", "pat", "-n", NS, "--type=json", "-p", '[{"op":"replace","path":"/spec/replicas","value":2}]')
+    kubectl(
+        sim, "patch", "deploy", "pat", "-n", NS, "--type=merge", "-p", '{"metadata":{"labels":{"x":"y"}}}'
+    )
+    kubectl(
+        sim,
+        "patch",
+        "deploy",
+        "pat",
+        "-n",
+        NS,
+        "--type=json",
+        "-p",
+        '[{"op":"replace","path":"/spec/replicas","value":2}]',
+    )
     obj = _get(sim, "deploy", "pat")
     assert obj["metadata"]["labels"]["x"] == "y" and obj["spec"]["replicas"] == 2
-    bad = kubectl(sim, "patch", "deploy", "pat", "-n", NS, "--type=json", "-p", '[{"op":"test","path":"/spec/replicas","value":9}]', check=False)
+    bad = kubectl(
+        sim,
+        "patch",
+        "deploy",
+        "pat",
+        "-n",
+        NS,
+        "--type=json",
+        "-p",
+        '[{"op":"test","path":"/spec/replicas","value":9}]',
+        check=False,
+    )
     assert bad.returncode != 0
     res = kubectl(sim, "scale", "deploy", "pat", "-n", NS, "--replicas=4")
     assert "scaled" in res.stdout
     assert _get(sim, "deploy", "pat")["spec"]["replicas"] == 4
-    stale = kubectl(sim, "scale", "deploy", "pat", "-n", NS, "--current-replicas=1", "--replicas=2", check=False)
+    stale = kubectl(
+        sim, "scale", "deploy", "pat", "-n", NS, "--current-replicas=1", "--replicas=2", check=False
+    )
     assert stale.returncode != 0
 
 
@@ -142,7 +183,9 @@ def test_strict_field_validation(sim: SimHandle) -> None:
 
 def test_server_dry_run_does_not_persist(sim: SimHandle) -> None:
     """--dry-run=server validates and answers, but nothing is stored."""
-    res = kubectl(sim, "create", "configmap", "dry", "-n", NS, "--from-literal=a=b", "--dry-run=server", "-o", "json")
+    res = kubectl(
+        sim, "create", "configmap", "dry", "-n", NS, "--from-literal=a=b", "--dry-run=server", "-o", "json"
+    )
     assert json.loads(res.stdout)["data"] == {"a": "b"}
     missing = kubectl(sim, "get", "configmap", "dry", "-n", NS, check=False)
     assert missing.returncode != 0 and 'configmaps "dry" not found' in missing.stderr
@@ -198,7 +241,10 @@ def test_delete_cascades_to_dependents(sim: SimHandle) -> None:
     kubectl(sim, "delete", "deploy", "gc-fg", "-n", NS, "--cascade=foreground")
     for name in ("gc-bg", "gc-fg"):
         gone = _wait_for(
-            lambda n=name: not _get(sim, "rs", "-l", f"app={n}")["items"] and not _get(sim, "pods", "-l", f"app={n}")["items"]
+            lambda n=name: (
+                not _get(sim, "rs", "-l", f"app={n}")["items"]
+                and not _get(sim, "pods", "-l", f"app={n}")["items"]
+            )
         )
         assert gone, f"dependents of {name} were not garbage-collected"
 

@@ -168,7 +168,9 @@ def test_get_with_selectors_and_all_namespaces(sim: SimHandle) -> None:
     """-l and --field-selector filter; -A adds the NAMESPACE column."""
     out = kubectl(sim, "get", "pods", "-n", NS, "-l", "tier in (front),app!=db", "-o", "name").stdout
     assert out.split() == ["pod/web-1"]
-    out = kubectl(sim, "get", "pods", "-n", NS, "--field-selector", "spec.nodeName=kget-node-1", "-o", "name").stdout
+    out = kubectl(
+        sim, "get", "pods", "-n", NS, "--field-selector", "spec.nodeName=kget-node-1", "-o", "name"
+    ).stdout
     assert out.split() == ["pod/web-1"]
     out = kubectl(sim, "get", "pods", "-A", "-l", "app=db").stdout
     rows = _rows(out)
@@ -189,8 +191,21 @@ def test_describe_pod_deployment_node(sim: SimHandle) -> None:
 
 def test_get_watch_prints_new_objects(sim: SimHandle) -> None:
     """kubectl get -w prints the current list, then a line for an object created afterwards."""
-    argv = [kubectl_bin(), "--kubeconfig", sim.kubeconfig, "--context", sim.context, "get", "cm", "-n", NS, "-w"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kubectl_env(sim))
+    argv = [
+        kubectl_bin(),
+        "--kubeconfig",
+        sim.kubeconfig,
+        "--context",
+        sim.context,
+        "get",
+        "cm",
+        "-n",
+        NS,
+        "-w",
+    ]
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kubectl_env(sim)
+    )
     try:
         time.sleep(1.5)
         kubectl(sim, "create", "configmap", "watched-cm", "-n", NS, "--from-literal=a=b")
@@ -248,7 +263,9 @@ anything: [1, 2]
 def test_auth_can_i(sim: SimHandle) -> None:
     """kubectl auth can-i says yes for the admin and no for the restricted user outside default."""
     assert kubectl(sim, "auth", "can-i", "delete", "pods", "-n", "kube-system").stdout.strip() == "yes"
-    res = kubectl(sim, "auth", "can-i", "list", "pods", "-n", "kube-system", context=sim.restricted_context, check=False)
+    res = kubectl(
+        sim, "auth", "can-i", "list", "pods", "-n", "kube-system", context=sim.restricted_context, check=False
+    )
     assert res.stdout.strip() == "no" and res.returncode == 1
     res = kubectl(sim, "auth", "can-i", "list", "pods", "-n", "default", context=sim.restricted_context)
     assert res.stdout.strip() == "yes"

@@ -1,0 +1,1 @@
+"""Kubernetes support in the core layer: kubeconfig loading, cluster discovery, flavors, import."""
