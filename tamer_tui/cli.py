@@ -29,6 +29,10 @@ def _app_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-mouse", action="store_true", help="let the terminal handle the mouse (text selection)")
     p.add_argument("--docker-host", help="Docker endpoint (overrides detection), e.g. unix:///var/run/docker.sock")
     p.add_argument("--podman-url", help="Podman endpoint (overrides detection), e.g. unix:///run/podman/podman.sock")
+    p.add_argument("--kubeconfig", help="kubeconfig file(s) (default: $KUBECONFIG, ~/.kube/config)")
+    p.add_argument("--context", help="Kubernetes context to start in")
+    p.add_argument("-n", "--namespace", help="Kubernetes namespace to start in")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="start in all namespaces")
     p.add_argument("--no-docker", action="store_true", help="do not use Docker")
     p.add_argument("--no-podman", action="store_true", help="do not use Podman")
     return p
@@ -61,10 +65,22 @@ def build_session(args: argparse.Namespace) -> Any:
 
     themes = load_themes(warnings=warnings)
     from tamer_tui.core.keymap import Keymap
+    from tamer_tui.core.kube.manager import KubeManager
 
     keymap = Keymap.from_settings(settings)
     warnings.extend(keymap.warnings)
+    kube = KubeManager(
+        kubeconfig=getattr(args, "kubeconfig", None) or (os.pathsep.join(settings.kube.kubeconfig) or None),
+        context=getattr(args, "context", None),
+        namespace=getattr(args, "namespace", None),
+        all_namespaces=bool(getattr(args, "all_namespaces", False)),
+        readonly=readonly,
+    )
+    kube.load()
+    if kube.load_error and (getattr(args, "kubeconfig", None) or getattr(args, "context", None)):
+        warnings.append(kube.load_error)
     return Session(
+        kube=kube,
         manager=manager,
         readonly=readonly,
         theme=getattr(args, "theme", None) or settings.theme,
@@ -81,7 +97,10 @@ def run_app(args: argparse.Namespace) -> int:
     from tamer_tui.ui.app import TamerApp
 
     session = build_session(args)
-    app = TamerApp(session, initial_command=args.command)
+    command = args.command
+    if command is None and (args.context or args.namespace or args.all_namespaces or getattr(args, "demo", False)):
+        command = "pods"
+    app = TamerApp(session, initial_command=command)
     app.run(mouse=session.mouse)
     return app.return_code or 0
 
@@ -125,7 +144,9 @@ def _demo(argv: Sequence[str]) -> int:
     p.prog = "tamer demo"
     p.add_argument("--pods", type=int, default=120, help="pods per simulated cluster")
     args = p.parse_args(list(argv))
+    args.demo = True
     kubeconfig = str(Path(tempfile.mkdtemp(prefix="tamer-demo-")) / "kubeconfig")
+    args.kubeconfig = kubeconfig
     handles = []
     try:
         for name, flavor in (("demo-k3s", "k3s"), ("demo-kind", "kind")):

@@ -2,7 +2,8 @@
 
 The report lists every detected container runtime (probed concurrently, each with its own timeout,
 so a dead socket never hangs the doctor), the Kubernetes contexts found in the kubeconfig files
-(parsed only, no connection), the tools on PATH, WSL/tmux/SSH facts, the keyring backend and the
+(each probed concurrently with a timeout: reachability, version, node count and flavor), other
+kubeconfigs found on the machine (k3s, minikube, kind, WSL) and whether they are merged, the tools on PATH, WSL/tmux/SSH facts, the keyring backend and the
 paths Tamer reads and writes.
 
 Runtimes are probed by a callable the caller injects (the app passes one that builds the real
@@ -29,6 +30,7 @@ import yaml
 
 from tamer_tui.core import credentials, detect, platform
 from tamer_tui.core.errors import PermissionDenied, RuntimeUnavailable, TamerError
+from tamer_tui.core.kube import clusters, flavor, kubeconfig
 from tamer_tui.core.models import RuntimeEndpoint, RuntimeInfo
 from tamer_tui.core.settings import Settings
 
@@ -171,7 +173,12 @@ async def socket_probe(endpoint: RuntimeEndpoint) -> RuntimeInfo:
 # ------------------------------------------------------------------------------------ kubeconfig
 @dataclass
 class KubeContext:
-    """One context from a kubeconfig file (parsed, not connected)."""
+    """One kubeconfig context as the doctor reports it: parsed, then probed.
+
+    ``reachable`` is ``None`` when the context was not probed; ``flavor`` is the distribution
+    (:mod:`tamer_tui.core.kube.flavor`), decided from the server when it answered, else from
+    kubeconfig hints; ``nodes`` is ``None`` when the nodes could not be listed (``nodes_error``).
+    """
 
     name: str
     cluster: str
@@ -180,61 +187,75 @@ class KubeContext:
     user: str
     file: str
     current: bool = False
+    flavor: str = ""
+    flavor_evidence: str = ""
+    reachable: bool | None = None
+    version: str = ""
+    nodes: int | None = None
+    error: str = ""
+    nodes_error: str = ""
+    elapsed_ms: float = 0.0
 
 
-def read_kube_contexts(paths: Sequence[Path],
+@dataclass
+class FoundKubeconfigInfo:
+    """A kubeconfig found outside the loaded files (k3s, minikube, kind, WSL)."""
+
+    kind: str
+    name: str
+    path: str
+    origin: str
+    contexts: list[str]
+    merged: bool
+    error: str = ""
+
+
+def _report_contexts(config: kubeconfig.KubeConfig) -> list[KubeContext]:
+    return [KubeContext(
+        name=ctx.name,
+        cluster=ctx.cluster,
+        server=ctx.server,
+        namespace=ctx.effective_namespace,
+        user=ctx.user,
+        file=ctx.source_file,
+        current=ctx.name == config.current_context,
+        error=ctx.problem,
+    ) for ctx in config.contexts.values()]
+
+
+def read_kube_contexts(paths: Sequence[Path | tuple[Path, str]],
                        errors: list[str] | None = None) -> list[KubeContext]:
-    """Contexts from kubeconfig files, merged the way kubectl merges them.
+    """Contexts from kubeconfig files, merged the way kubectl merges them (not probed).
 
-    The first file that defines a context (or cluster) name wins, and the first ``current-context``
-    found is the current one. Missing files are skipped; unreadable ones are reported in
-    ``errors``.
+    The first file that defines a context (or cluster, or user) name wins, and the first
+    ``current-context`` found is the current one. Missing files are skipped; unreadable or invalid
+    ones are reported in ``errors`` (see :func:`tamer_tui.core.kube.kubeconfig.load_files`).
     """
-    contexts: dict[str, dict[str, Any]] = {}
-    clusters: dict[str, dict[str, Any]] = {}
-    current = ""
-    for path in paths:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            continue
-        except (OSError, UnicodeDecodeError) as err:
-            if errors is not None:
-                errors.append(f"cannot read kubeconfig {path}: {err}")
-            continue
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            if errors is not None:
-                errors.append(f"kubeconfig {path} is not valid YAML: {str(err).splitlines()[0]}")
-            continue
-        if not isinstance(data, dict):
-            continue
-        if not current and isinstance(data.get("current-context"), str):
-            current = data["current-context"]
-        for entry in data.get("clusters") or []:
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                cluster_spec = entry.get("cluster")
-                clusters.setdefault(entry["name"], cluster_spec if isinstance(cluster_spec, dict) else {})
-        for entry in data.get("contexts") or []:
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                context_spec = entry.get("context")
-                spec = context_spec if isinstance(context_spec, dict) else {}
-                contexts.setdefault(entry["name"], {**spec, "_file": str(path)})
-    found: list[KubeContext] = []
-    for name, spec in contexts.items():
-        cluster = str(spec.get("cluster", ""))
-        server = clusters.get(cluster, {}).get("server", "")
-        found.append(KubeContext(
-            name=name,
-            cluster=cluster,
-            server=str(server or ""),
-            namespace=str(spec.get("namespace") or "default"),
-            user=str(spec.get("user", "")),
-            file=spec["_file"],
-            current=name == current,
-        ))
-    return found
+    config = kubeconfig.load_files([p if isinstance(p, tuple) else (p, "default") for p in paths])
+    if errors is not None:
+        errors.extend(config.warnings)
+    return _report_contexts(config)
+
+
+async def _probe_kube_context(config: kubeconfig.KubeConfig, item: KubeContext, timeout: float,
+                              env: Mapping[str, str]) -> None:
+    """Probe one context and fill in ``item`` (never raises)."""
+    ctx = config.contexts[item.name]
+    try:
+        params = config.connection_params(ctx)
+    except kubeconfig.KubeConfigError as err:
+        hint = flavor.classify(None, [], ctx)
+        item.flavor, item.flavor_evidence = hint.name, hint.evidence
+        item.reachable, item.error = False, str(err)
+        return
+    try:
+        probe = await asyncio.wait_for(flavor.probe_context(params, timeout, context=ctx, env=env), timeout + 2)
+    except TimeoutError:
+        item.reachable, item.error = False, f"no answer within {timeout:g}s"
+        return
+    item.flavor, item.flavor_evidence = probe.flavor.name, probe.flavor.evidence
+    item.reachable, item.error, item.nodes_error = probe.reachable, probe.error, probe.nodes_error
+    item.version, item.nodes, item.elapsed_ms = probe.git_version, probe.node_count, probe.elapsed_ms
 
 
 # ---------------------------------------------------------------------------------------- report
@@ -269,6 +290,7 @@ class DoctorReport:
     runtimes: list[RuntimeCheck] = field(default_factory=list)
     kube_contexts: list[KubeContext] = field(default_factory=list)
     kubeconfig: list[str] = field(default_factory=list)
+    found_kubeconfigs: list[FoundKubeconfigInfo] = field(default_factory=list)
     tools: dict[str, str | None] = field(default_factory=dict)
     paths: dict[str, str] = field(default_factory=dict)
     keyring: str = ""
@@ -322,11 +344,25 @@ class DoctorReport:
             out.append("  none found (set DOCKER_HOST / CONTAINER_HOST or start a daemon)")
         section("Kubernetes contexts")
         if self.kube_contexts:
-            table(["", "NAME", "CLUSTER", "SERVER", "NAMESPACE"],
-                  [["*" if c.current else "", c.name, c.cluster, c.server, c.namespace]
-                   for c in self.kube_contexts])
+            table(["", "NAME", "CLUSTER", "SERVER", "NAMESPACE", "FLAVOR", "STATUS"],
+                  [["*" if c.current else "", c.name, c.cluster, c.server, c.namespace, c.flavor or "-",
+                    _kube_status(c)] for c in self.kube_contexts])
         else:
             out.append("  none found in " + (", ".join(self.kubeconfig) or "no kubeconfig"))
+        if self.found_kubeconfigs:
+            section("Other kubeconfigs found")
+            rows = []
+            for f in self.found_kubeconfigs:
+                if f.error:
+                    state = f"ERROR: {f.error}"
+                elif f.merged:
+                    state = "merged"
+                elif f.path:
+                    state = f"not merged: tamer kubeconfig import {f.path}"
+                else:
+                    state = f"not merged: {f.origin}"
+                rows.append([f.kind, f.name, ", ".join(f.contexts) or "-", state])
+            table(["KIND", "NAME", "CONTEXTS", "STATE"], rows)
         section("Tools")
         pairs([(tool, path or "-") for tool, path in self.tools.items()])
         section("Paths")
@@ -335,6 +371,18 @@ class DoctorReport:
             section("Notes")
             out.extend(f"  - {note}" for note in self.notes)
         return "\n".join(out) + "\n"
+
+
+def _kube_status(c: KubeContext) -> str:
+    if c.reachable is None:
+        return f"ERROR: {c.error}" if c.error else "-"
+    if not c.reachable:
+        return f"ERROR: {c.error}"
+    if c.error:
+        return f"reachable, {c.error}"
+    nodes = f"{c.nodes} node{'s' if c.nodes != 1 else ''}" if c.nodes is not None else \
+        f"nodes unknown ({c.nodes_error.removeprefix('nodes: ')})" if c.nodes_error else "nodes unknown"
+    return f"ok {c.version}, {nodes}"
 
 
 async def _check(endpoint: RuntimeEndpoint, probe: ProbeRuntime, timeout: float) -> RuntimeCheck:
@@ -361,21 +409,23 @@ async def _check(endpoint: RuntimeEndpoint, probe: ProbeRuntime, timeout: float)
     return result(False, error=error or "unknown error")
 
 
-def _kubeconfig_files(settings: Settings, env: Mapping[str, str], home: Path | None) -> list[Path]:
-    if settings.kube.kubeconfig:
-        return [Path(os.path.expanduser(p)) for p in settings.kube.kubeconfig]
-    return platform.kubeconfig_paths(env, home)
+def _kubeconfig_files(settings: Settings, env: Mapping[str, str], home: Path | None) -> list[tuple[Path, str]]:
+    return kubeconfig.kubeconfig_paths(settings.kube.kubeconfig or None, env, home)
 
 
 async def run_doctor(settings: Settings, probe_runtime: ProbeRuntime | None = None, timeout: float = 3.0, *,
                      env: Mapping[str, str] | None = None, home: Path | None = None,
-                     endpoints: Sequence[RuntimeEndpoint] | None = None) -> DoctorReport:
+                     endpoints: Sequence[RuntimeEndpoint] | None = None, probe_kube: bool = True,
+                     discover_kube: bool = True) -> DoctorReport:
     """Build the report.
 
     ``probe_runtime`` connects to one endpoint and returns its RuntimeInfo (default:
     :func:`socket_probe`). All probes run concurrently, each cancelled after ``timeout`` seconds.
     ``endpoints`` defaults to :func:`tamer_tui.core.detect.detect` with ``settings``; ``env`` and
-    ``home`` default to the real environment.
+    ``home`` default to the real environment. Every kubeconfig context is probed concurrently
+    (``/version`` and nodes, each bounded by ``timeout``) unless ``probe_kube`` is false; kubeconfigs
+    outside the loaded files (k3s, minikube, kind, WSL) are looked for unless ``discover_kube`` is
+    false.
     """
     from tamer_tui import __version__
 
@@ -386,11 +436,24 @@ async def run_doctor(settings: Settings, probe_runtime: ProbeRuntime | None = No
         detection = await asyncio.to_thread(detect.detect, environ, home, os.path.exists, settings)
         endpoints = detection.endpoints
         notes.extend(detection.notes)
-    checks = await asyncio.gather(*(_check(ep, probe, timeout) for ep in endpoints))
     kube_files = _kubeconfig_files(settings, environ, home)
-    kube_errors: list[str] = []
-    contexts = read_kube_contexts(kube_files, kube_errors)
-    notes.extend(kube_errors)
+    kube_config = await asyncio.to_thread(kubeconfig.load_files, kube_files)
+    notes.extend(kube_config.warnings)
+    contexts = _report_contexts(kube_config)
+    kube_probes = [_probe_kube_context(kube_config, c, timeout, environ) for c in contexts] if probe_kube else []
+    checks, *_probed = await asyncio.gather(
+        asyncio.gather(*(_check(ep, probe, timeout) for ep in endpoints)), *kube_probes)
+    found: list[FoundKubeconfigInfo] = []
+    if discover_kube:
+        try:
+            discovery = await asyncio.wait_for(
+                clusters.discover(kube_config, env=environ, home=home, timeout=timeout), timeout + 2)
+        except TimeoutError:
+            notes.append(f"looking for k3s/minikube/kind/WSL kubeconfigs took longer than {timeout:g}s")
+        else:
+            notes.extend(discovery.warnings)
+            found = [FoundKubeconfigInfo(f.kind, f.name, f.path, f.origin, list(f.contexts), f.merged, f.error)
+                     for f in discovery.found]
     tools = await asyncio.to_thread(platform.tools_on_path, environ, home)
     keyring_ok, keyring_desc = await asyncio.to_thread(credentials.backend_status)
     return DoctorReport(
@@ -402,7 +465,8 @@ async def run_doctor(settings: Settings, probe_runtime: ProbeRuntime | None = No
         ssh=platform.over_ssh(environ),
         runtimes=list(checks),
         kube_contexts=contexts,
-        kubeconfig=[str(p) for p in kube_files],
+        kubeconfig=[str(p) for p, _origin in kube_files],
+        found_kubeconfigs=found,
         tools=tools,
         paths=platform.config_paths(environ, home),
         keyring=keyring_desc,

@@ -30,6 +30,13 @@ SCOPE_PARENTS: dict[str, tuple[str, ...]] = {
     "images": ("table", "app"),
     "networks": ("table", "app"),
     "volumes": ("table", "app"),
+    "kube": ("table", "app"),
+    "kube_workloads": ("kube", "table", "app"),
+    "kube_pods": ("kube", "table", "app"),
+    "kube_nodes": ("kube", "table", "app"),
+    "kube_cronjobs": ("kube", "table", "app"),
+    "kube_secrets": ("kube", "table", "app"),
+    "contexts": ("table", "app"),
 }
 
 SCOPE_TITLES: dict[str, str] = {
@@ -40,6 +47,13 @@ SCOPE_TITLES: dict[str, str] = {
     "images": "Images",
     "networks": "Networks",
     "volumes": "Volumes",
+    "kube": "Every Kubernetes resource",
+    "kube_workloads": "Deployments, StatefulSets, ReplicaSets, DaemonSets",
+    "kube_pods": "Kubernetes pods",
+    "kube_nodes": "Nodes",
+    "kube_cronjobs": "CronJobs",
+    "kube_secrets": "Secrets",
+    "contexts": "Contexts (:ctx)",
 }
 
 #: Keys Textual or the terminal already own; no action may take them.
@@ -150,6 +164,35 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
         ("create", "n", "create a volume"),
         ("delete", "ctrl+d", "delete"),
         ("prune", "ctrl+x", "prune unused volumes"),
+    ])
+    + _defs("kube", [
+        ("open", "enter", "drill down (pods of a workload, service or node; a namespace's pods)"),
+        ("describe", "d", "describe, with the object's events"),
+        ("yaml", "y", "YAML (managedFields hidden)"),
+        ("delete", "ctrl+d", "delete (confirm)"),
+        ("faults", "ctrl+z", "show only faulty rows"),
+        ("all_namespaces", "0", "toggle all namespaces / the current one"),
+    ])
+    + _defs("kube_workloads", [
+        ("scale", "s", "scale"),
+        ("restart", "r", "rollout restart"),
+    ])
+    + _defs("kube_pods", [
+        ("kill", "ctrl+k", "kill (delete with grace period 0)"),
+    ])
+    + _defs("kube_nodes", [
+        ("cordon", "c", "cordon"),
+        ("uncordon", "u", "uncordon"),
+    ])
+    + _defs("kube_cronjobs", [
+        ("trigger", "t", "trigger a job now"),
+    ])
+    + _defs("kube_secrets", [
+        ("reveal", "x", "show the decoded values"),
+    ])
+    + _defs("contexts", [
+        ("switch", "enter", "switch to the context"),
+        ("probe", "p", "probe again"),
     ])
 )
 

@@ -76,6 +76,7 @@ class RowStore(Generic[R]):
         self.version = 0
         self._search_text = search_text or (lambda r: " ".join(str(v) for v in _fields(r)))
         self._view_cache: tuple[Any, list[str]] | None = None
+        self.predicate: Callable[[R], bool] | None = None  # e.g. "faults only"
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -127,10 +128,13 @@ class RowStore(Generic[R]):
         reverse: bool = False,
     ) -> list[str]:
         """Keys after filtering and sorting; cached until the rows or the parameters change."""
-        token = (self.version, row_filter.text if row_filter else "", sort_key, reverse)
+        token = (self.version, row_filter.text if row_filter else "", sort_key, reverse, self.predicate)
         if self._view_cache is not None and self._view_cache[0] == token:
             return self._view_cache[1]
         items = list(self.rows.items())
+        if self.predicate is not None:
+            pred = self.predicate
+            items = [(k, r) for k, r in items if pred(r)]
         if row_filter:
             items = [(k, r) for k, r in items if row_filter.matches(self._search_text(r))]
         if sort_key is not None:

@@ -19,3 +19,4 @@ class Session:
     key_overrides: dict[str, str] = field(default_factory=dict)
     themes: list[Any] = field(default_factory=list)
     host_label: str = ""
+    kube: Any = None  # KubeManager, or None when Kubernetes is not configured

@@ -1769,12 +1769,14 @@ def _job(
 def _default_namespace(b: _Builder, services: list[dict[str, Any]]) -> None:
     created = b.cluster_created + 3600 * 5
     # chatty: a very talkative log producer
-    c = b.container("chatty", "ghcr.io/acme/chatty-logger:1.0.0", 8080, "go", namespace="default", app="chatty", env_count=6)
+    c = b.container("chatty", "ghcr.io/acme/chatty-logger:1.0.0", 8080, "go", namespace="default", app="chatty", env_count=6,
+                    cpu="500m", mem="128Mi")
     tpl = b.pod_template("chatty", {"app": "chatty"}, [c], annotations={ANN_LOG_RATE: "3000"})
     b.configmap("chatty-config", "default", created, {"feature-flags": "verbose=true", "config.yaml": "level: debug\n"})
     b.deployment("chatty", "default", tpl, 1, created, {"app": "chatty"})
     # web: plain nginx
-    c = b.container("nginx", "nginx:1.27.3", 80, "nginx", namespace="default", app="web", cpu="50m", mem="64Mi", env_count=3)
+    c = b.container("nginx", "nginx:1.27.3", 80, "nginx", namespace="default", app="web", cpu="50m", mem="64Mi", env_count=3,
+                    config_mount="/etc/nginx/conf.d")
     c["livenessProbe"]["httpGet"] = {"path": "/", "port": 80, "scheme": "HTTP"}
     c["readinessProbe"]["httpGet"] = {"path": "/", "port": 80, "scheme": "HTTP"}
     c["securityContext"] = {}

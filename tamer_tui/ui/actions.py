@@ -28,7 +28,44 @@ async def _resolve(app: TamerApp, cmd: Command, default_kind: str | None = None)
     return target, rt, ident, display
 
 
+def _kube(app: TamerApp, cmd: Command) -> bool:
+    from tamer_tui.ui.kube_nav import is_kube_target
+
+    return bool(cmd.args) and is_kube_target(cmd.args[0])
+
+
+async def cmd_describe(app: TamerApp, cmd: Command) -> None:
+    if _kube(app, cmd):
+        await app.kube_action("describe", cmd.args)
+    else:
+        await cmd_inspect(app, cmd)
+
+
+async def cmd_yaml(app: TamerApp, cmd: Command) -> None:
+    if _kube(app, cmd):
+        await app.kube_action("yaml", cmd.args)
+    else:
+        await cmd_inspect(app, cmd)
+
+
+async def _kube_only(app: TamerApp, cmd: Command) -> None:
+    _need(cmd, 1)
+    await app.kube_action(cmd.name, cmd.args)
+
+
+cmd_reveal = _kube_only
+cmd_scale = _kube_only
+cmd_cordon = _kube_only
+cmd_uncordon = _kube_only
+cmd_trigger = _kube_only
+cmd_suspend = _kube_only
+cmd_unsuspend = _kube_only
+
+
 async def cmd_inspect(app: TamerApp, cmd: Command) -> None:
+    if _kube(app, cmd):
+        await app.kube_action("yaml", cmd.args)
+        return
     target, rt, ident, display = await _resolve(app, cmd, "container")
     fetch = {
         "container": rt.inspect_container,
@@ -89,6 +126,9 @@ async def cmd_stop(app: TamerApp, cmd: Command) -> None:
 
 
 async def cmd_restart(app: TamerApp, cmd: Command) -> None:
+    if _kube(app, cmd):
+        await app.kube_action("restart", cmd.args)
+        return
     await _simple(app, cmd, "restart", "restarted")
 
 
@@ -101,6 +141,9 @@ async def cmd_unpause(app: TamerApp, cmd: Command) -> None:
 
 
 async def cmd_kill(app: TamerApp, cmd: Command) -> None:
+    if _kube(app, cmd):
+        await app.kube_action("kill", cmd.args)
+        return
     _, rt, ident, display = await _resolve(app, cmd, "container")
     if not await app.confirm(f"Kill container {rt.name}:{display} (SIGKILL)?", "Kill"):
         app.report("kill cancelled")
@@ -110,6 +153,9 @@ async def cmd_kill(app: TamerApp, cmd: Command) -> None:
 
 
 async def cmd_rm(app: TamerApp, cmd: Command) -> None:
+    if _kube(app, cmd):
+        await app.kube_action("rm", cmd.args)
+        return
     default = "image" if cmd.raw.split()[0] == "rmi" else "container"
     target, rt, ident, display = await _resolve(app, cmd, default)
     force = "--force" in cmd.args or "-f" in cmd.args

@@ -8,18 +8,18 @@ workers; the UI only renders state.
 from __future__ import annotations
 
 import platform
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from textual import work
 from textual.app import App, SystemCommand
-from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from tamer_tui.core.commands import COMMANDS, Command, parse_command, parse_target
+from tamer_tui.core.commands import COMMANDS, Command, lookup, parse_command, parse_target
 from tamer_tui.core.errors import InvalidInput, TamerError
 from tamer_tui.core.manager import resolve_target
 from tamer_tui.core.models import ContainerRow
@@ -27,8 +27,10 @@ from tamer_tui.core.session import Session
 from tamer_tui.core.stats_poller import StatsPoller
 from tamer_tui.ui.bindings import kb
 from tamer_tui.ui.format import human_size
+from tamer_tui.ui.kube_nav import KubeNavigation, words_of
 from tamer_tui.ui.screens.confirm_screen import ConfirmScreen
 from tamer_tui.ui.screens.containers_screen import ContainersScreen
+from tamer_tui.ui.screens.contexts_screen import ContextsScreen
 from tamer_tui.ui.screens.help_screen import HelpScreen
 from tamer_tui.ui.screens.images_screen import ImagesScreen
 from tamer_tui.ui.screens.inspect_screen import InspectScreen
@@ -37,6 +39,7 @@ from tamer_tui.ui.screens.prompt_screen import PromptScreen
 from tamer_tui.ui.screens.resource_screen import ResourceScreen
 from tamer_tui.ui.screens.stats_screen import StatsScreen
 from tamer_tui.ui.screens.table_screen import TableScreen
+from tamer_tui.ui.screens.text_screen import TextScreen
 from tamer_tui.ui.screens.volumes_screen import VolumesScreen
 from tamer_tui.ui.themes import register_themes
 
@@ -104,7 +107,7 @@ class TamerCommands(Provider):
                 yield Hit(1.0, f":{spec.name}", lambda s=spec: app.execute(s.name), help=spec.help)
 
 
-class TamerApp(App[None]):
+class TamerApp(KubeNavigation, App[None]):
     """Tamer's Textual app."""
 
     CSS_PATH = "app.tcss"
@@ -113,7 +116,6 @@ class TamerApp(App[None]):
     BINDINGS = [
         kb("app.command", "command_mode", "Command"),
         kb("app.help", "help", "Help"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit"),
     ]
 
     header_state: reactive[tuple[str, str, bool]] = reactive(("", "", False))
@@ -126,6 +128,7 @@ class TamerApp(App[None]):
         self.container_stats = ContainerStatsColumns(self)
         self.runtime_notes: dict[str, str] = {}
         self.last_result: str = ""  # last action's outcome, for tests and `tamer -c` scripts
+        self.kube_screens: OrderedDict[str, Any] = OrderedDict()
 
     # -- start -------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -148,6 +151,11 @@ class TamerApp(App[None]):
         for warning in self.session.warnings:
             self.notify(warning, severity="warning", timeout=10)
         self.connect_runtimes()
+
+    async def on_unmount(self) -> None:
+        if self.session.kube is not None:
+            await self.session.kube.close()
+        await self.session.manager.close()
 
     @work(group="connect")
     async def connect_runtimes(self) -> None:
@@ -177,25 +185,41 @@ class TamerApp(App[None]):
             else:
                 parts.append(f"{name} ✗")
         runtimes = "  ".join(parts) if parts else "no container runtime found"
+        kube = self.session.kube
+        if kube is not None and kube.available:
+            ns = kube.namespace or "all"
+            runtimes = f"ctx {kube.current} ns {ns}  │  {runtimes}"
         self.header_state = (host, runtimes, self.session.readonly)
 
     # -- navigation --------------------------------------------------------------------
     def _navigate(self, name: str) -> None:
         current = self.screen
-        if isinstance(current, ResourceScreen) and current.resource == name:
+        if isinstance(current, ResourceScreen) and current.screen_key == name:
             return
         while len(self.screen_stack) > 1 and not isinstance(self.screen, ResourceScreen):
             self.pop_screen()
         if isinstance(self.screen, ResourceScreen):
-            self.history.append(self.screen.resource)
+            self.history.append(self.screen.screen_key)
+            self.history = self.history[-50:]
             self.switch_screen(name)
         else:
             self.push_screen(name)
 
+    def switch_context(self, name: str) -> None:
+        """Switch the current Kubernetes context at once and show its pods (no waiting on the server)."""
+        try:
+            self.kube.switch(name)
+        except TamerError as exc:
+            self.report(str(exc), "error")
+            return
+        self._update_header()
+        self.kube_command("pods", [])
+        self.report(f"context {name}")
+
     def go_back(self) -> None:
         while self.history:
             previous = self.history.pop()
-            if not (isinstance(self.screen, ResourceScreen) and self.screen.resource == previous):
+            if not (isinstance(self.screen, ResourceScreen) and self.screen.screen_key == previous):
                 self.switch_screen(previous)
                 return
         self.notify("nothing to go back to (: for commands, ctrl+q to quit)", timeout=3)
@@ -243,9 +267,21 @@ class TamerApp(App[None]):
     def execute(self, text: str) -> None:
         """Run command-mode text: navigate at once, or start a worker for the action."""
         try:
+            words = words_of(text)
+            if words and lookup(words[0]) is None and self.kube_available():
+                self.kube_command(words[0], words[1:])
+                return
             cmd = parse_command(text)
         except InvalidInput as exc:
             self.report(str(exc), "error")
+            return
+        if cmd.name == "ctx":
+            if not self.kube_available():
+                self.report(self.session.kube.load_error if self.session.kube else "no kubeconfig found", "error")
+            elif cmd.args:
+                self.switch_context(cmd.args[0])
+            else:
+                self.push_screen(ContextsScreen())
             return
         if cmd.name in RESOURCE_SCREENS:
             self._navigate(cmd.name)
@@ -310,6 +346,9 @@ class TamerApp(App[None]):
 
     def show_table(self, title: str, headers: list[str], rows: list[list[str]]) -> None:
         self.push_screen(TableScreen(title, headers, rows))
+
+    def show_text(self, title: str, text: str) -> None:
+        self.push_screen(TextScreen(title, text))
 
     def show_stats(self, runtime: Any, ident: str, name: str) -> None:
         self.push_screen(StatsScreen(runtime, ident, name))

@@ -177,3 +177,14 @@ def test_parse_query_validation() -> None:
     with pytest.raises(L.LogQueryError) as info:
         L.parse_query({"limitBytes": "0"})
     assert info.value.code == 422
+
+
+def test_recorded_log_rotates() -> None:
+    """An endless script's recorded output keeps only the newest lines, with absolute indices."""
+    rec = L.RecordedLog(start=T0)
+    for i in range(3 * L.RecordedLog.KEEP):
+        rec.append_output(f"line {i}\n", ts=T0 + i / 1000)
+    now = T0 + 100
+    lo, hi = L.select_range(rec, L.LogQuery(), now)
+    assert hi == 3 * L.RecordedLog.KEEP and hi - lo == L.RecordedLog.KEEP
+    assert rec.text(hi - 1) == f"line {hi - 1}" and rec.text(lo) == f"line {lo}"

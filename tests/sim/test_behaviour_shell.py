@@ -160,3 +160,36 @@ async def test_syntax_error_exit_status() -> None:
     """sh -c with a syntax error reports it on stderr and exits 2."""
     code, _, err = await run(["sh", "-c", "echo 'oops"])
     assert code == 2 and err.startswith("sh: syntax error")
+
+
+async def test_redirections_and_status_variable() -> None:
+    """>&2, 2>&1, 2>/dev/null and > file work; $? is expanded when the command runs."""
+    code, out, err = await run(["sh", "-c", "echo out; echo err >&2; ls /nope 2>/dev/null; echo $?; ls /nope 2>&1 | grep -c No"])
+    assert (code, out, err) == (0, "out\n1\n1\n", "err\n")
+    code, out, _ = await run(["sh", "-c", "echo x > /tmp/a 2>&1; echo y >> /tmp/a; cat /tmp/a"])
+    assert out == "x\ny\n"
+
+
+async def test_loops_conditionals_and_arithmetic() -> None:
+    """while/until/for loops, if/elif/else, test/[ ], break and $((arithmetic)) behave like sh."""
+    script = (
+        "i=0; while [ $i -lt 3 ]; do echo w$i; i=$((i+1)); done; "
+        "until [ $i -eq 0 ]; do i=$((i-1)); done; echo i=$i; "
+        "for x in a b c d; do if [ $x = c ]; then break; elif [ $x = a ]; then continue; else echo f$x; fi; done; "
+        "if [ -d /etc ] && [ ! -f /nope ]; then echo dirs-ok; fi; echo $((6*7)) $((7/2)) $((7%3))"
+    )
+    code, out, err = await run(["sh", "-c", script])
+    assert (code, err) == (0, "")
+    assert out == "w0\nw1\nw2\ni=0\nfb\ndirs-ok\n42 3 1\n"
+
+
+async def test_endless_loop_yields_to_the_event_loop() -> None:
+    """`while true; do echo x; done` keeps producing output without blocking other tasks."""
+    env = make_env()
+    io = FeedIO()
+    task = asyncio.create_task(sh.Shell(env).exec(["sh", "-c", "while true; do echo x; done"], io, stdin=False, tty=False))
+    await asyncio.sleep(0.2)
+    assert not task.done() and io.out.count(b"x\n") > 10
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

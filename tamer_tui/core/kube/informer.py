@@ -46,6 +46,7 @@ class Informer:
         info: ResourceInfo,
         namespace: str | None = None,
         label_selector: str | None = None,
+        field_selector: str | None = None,
         *,
         backoff_start: float = 0.5,
         backoff_max: float = 15.0,
@@ -55,6 +56,7 @@ class Informer:
         self.info = info
         self.namespace = namespace
         self.label_selector = label_selector or None
+        self.field_selector = field_selector or None
         self.rows: dict[str, KubeRow] = {}
         self.status = InformerState()
         self._spec = spec_for(info.plural)
@@ -128,6 +130,8 @@ class Informer:
                 params["continue"] = cont
             if self.label_selector:
                 params["labelSelector"] = self.label_selector
+            if self.field_selector:
+                params["fieldSelector"] = self.field_selector
             data = await self.client.get(path, params, what=f"list {self.info.plural}")
             decoded = msgspec.json.decode(data, type=self._list_type)
             for item in decoded.items:
@@ -186,6 +190,8 @@ class Informer:
         }
         if self.label_selector:
             params["labelSelector"] = self.label_selector
+        if self.field_selector:
+            params["fieldSelector"] = self.field_selector
         struct = self._spec.struct
         build = self._spec.build
         ctx = self.source
@@ -244,10 +250,10 @@ class InformerRegistry:
     informers: dict[tuple[str, str, str, str], Informer] = field(default_factory=dict)
 
     def get(self, client: KubeClient, info: ResourceInfo, namespace: str | None,
-            label_selector: str | None = None) -> Informer:
-        key = (client.context, info.key, namespace or "", label_selector or "")
+            label_selector: str | None = None, field_selector: str | None = None) -> Informer:
+        key = (client.context, info.key, namespace or "", f"{label_selector or ''}|{field_selector or ''}")
         inf = self.informers.get(key)
         if inf is None or inf.client is not client:
-            inf = Informer(client, info, namespace if info.namespaced else None, label_selector)
+            inf = Informer(client, info, namespace if info.namespaced else None, label_selector, field_selector)
             self.informers[key] = inf
         return inf

@@ -26,6 +26,7 @@ import binascii
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -796,3 +797,52 @@ def resolve_credentials(params: ConnectionParams, *, timeout: float = EXEC_TIMEO
     return ResolvedCredentials(token=token or None, client_cert_data=cert, client_key_data=key, ca_data=ca,
                                username=params.username, password=params.password, expires_at=expires_at,
                                from_exec=from_exec)
+
+
+# ------------------------------------------------------------------------------ file references
+#: Keys of ``clusters[].cluster`` and ``users[].user`` that name files.
+FILE_KEYS: dict[str, tuple[str, ...]] = {
+    "clusters": ("certificate-authority",),
+    "users": ("client-certificate", "client-key", "tokenFile"),
+}
+
+
+_WINDOWS_ABS = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
+
+
+def absolutize_paths(data: Mapping[str, Any], base_dir: str | os.PathLike[str],
+                     mapper: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """A deep copy of kubeconfig ``data`` whose file references are absolute.
+
+    Each reference (CA, client certificate/key, token file, an exec ``command`` with a path
+    separator) is first passed through ``mapper`` (e.g. ``C:\\Users\\me\\ca.crt`` to
+    ``/mnt/c/Users/me/ca.crt`` inside WSL), then resolved against ``base_dir`` if still relative.
+    Needed whenever entries move to another file (import) or are read from another system.
+    """
+    copy: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    base = os.fspath(base_dir)
+
+    def fix(value: Any) -> Any:
+        if not isinstance(value, str) or not value:
+            return value
+        mapped = mapper(value) if mapper else value
+        if mapped != value:
+            return mapped
+        if _WINDOWS_ABS.match(value) or os.path.isabs(os.path.expanduser(value)):
+            return os.path.expanduser(value)
+        return os.path.normpath(os.path.join(base, value))
+
+    for section, inner in (("clusters", "cluster"), ("users", "user")):
+        for entry in copy.get(section) or []:
+            spec = entry.get(inner) if isinstance(entry, dict) else None
+            if not isinstance(spec, dict):
+                continue
+            for key in FILE_KEYS[section]:
+                if key in spec:
+                    spec[key] = fix(spec[key])
+            exec_spec = spec.get("exec") if section == "users" else None
+            if isinstance(exec_spec, dict) and isinstance(exec_spec.get("command"), str):
+                command = exec_spec["command"]
+                if "/" in command or "\\" in command or os.sep in command:
+                    exec_spec["command"] = fix(command)
+    return copy

@@ -8,7 +8,7 @@ redraws only what is visible, at most every 50 ms however fast events arrive.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 class ResourceScreen(Screen[None]):
     """A live table of one resource kind across every runtime."""
 
-    resource: ClassVar[str] = ""  # "containers"
-    target_kind: ClassVar[str] = ""  # "container"
-    scope_label: ClassVar[str] = "all"
+    resource: str = ""  # "containers"
+    target_kind: str = ""  # "container"
+    scope_label: str = "all"
 
     BINDINGS = [
         kb("app.back", "back", "Back"),
@@ -41,11 +41,16 @@ class ResourceScreen(Screen[None]):
     ]
 
     def __init__(self) -> None:
-        super().__init__(name=self.resource)
+        super().__init__(name=self.screen_key)
         self.store: RowStore[Any] = RowStore()
         self.source_state: dict[str, str] = {}
         self._flush_pending = False
         self._status_text = ""
+
+    @property
+    def screen_key(self) -> str:
+        """The name this screen is installed under (navigation and history use it)."""
+        return self.resource
 
     @property
     def tamer(self) -> TamerApp:
