@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
 from tamer_tui.core import credentials, detect, platform
 from tamer_tui.core.errors import PermissionDenied, RuntimeUnavailable, TamerError
 from tamer_tui.core.kube import clusters, flavor, kubeconfig
@@ -441,8 +439,9 @@ async def run_doctor(settings: Settings, probe_runtime: ProbeRuntime | None = No
     notes.extend(kube_config.warnings)
     contexts = _report_contexts(kube_config)
     kube_probes = [_probe_kube_context(kube_config, c, timeout, environ) for c in contexts] if probe_kube else []
-    checks, *_probed = await asyncio.gather(
-        asyncio.gather(*(_check(ep, probe, timeout) for ep in endpoints)), *kube_probes)
+    runtime_task = asyncio.ensure_future(asyncio.gather(*(_check(ep, probe, timeout) for ep in endpoints)))
+    await asyncio.gather(*kube_probes)
+    checks: list[RuntimeCheck] = list(await runtime_task)
     found: list[FoundKubeconfigInfo] = []
     if discover_kube:
         try:

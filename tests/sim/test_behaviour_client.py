@@ -8,7 +8,7 @@ import http.client
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -205,7 +205,7 @@ def test_log_follow_stream_ends_when_pod_deleted(core: client.CoreV1Api) -> None
 
     threading.Thread(target=reader, daemon=True).start()
     time.sleep(1.0)
-    core.delete_namespaced_pod("follow-me", "default")
+    core.delete_namespaced_pod("follow-me", "default", _preload_content=False)
     assert done.wait(10), "the follow stream did not end after the pod was deleted"
     assert b"".join(got)
 
@@ -240,40 +240,46 @@ def test_metrics_move_over_time_and_respect_limits(core: client.CoreV1Api) -> No
     assert all(0 < cpu < cpu_limit and 0 < mem < mem_limit for cpu, mem in samples)
 
 
-def test_foreground_deletion(api_client: Any, core: client.CoreV1Api) -> None:
-    """Foreground deletion keeps the owner (with foregroundDeletion) until its dependents are gone."""
+def test_foreground_deletion(sim: SimHandle, api_client: Any, core: client.CoreV1Api) -> None:
+    """Foreground deletion: the owner gets foregroundDeletion, dependents go first, the owner last."""
     apps = client.AppsV1Api(api_client)
     body = {"metadata": {"name": "fg"}, "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "fg"}},
                                                  "template": {"metadata": {"labels": {"app": "fg"}},
                                                               "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
     apps.create_namespaced_deployment("default", body)
     wait_for(lambda: (apps.read_namespaced_deployment("fg", "default").status.ready_replicas or 0) == 2)
-    seen: list[Any] = []
+    log: list[tuple[str, str, str, bool]] = []
 
-    def watch_owner() -> Iterator[None]:
-        yield None
+    def record(ev: Any) -> None:
+        meta = ev.obj["metadata"]
+        labels = meta.get("labels") or {}
+        if meta.get("name") == "fg" or labels.get("app") == "fg":
+            log.append((ev.type, ev.rtype.kind, meta["name"], "foregroundDeletion" in (meta.get("finalizers") or [])))
 
-    apps.delete_namespaced_deployment("fg", "default", propagation_policy="Foreground")
+    unsubscribe = sim.cluster.store.subscribe(record)
     try:
-        dep = apps.read_namespaced_deployment("fg", "default")
-        seen.append(dep)
-    except ApiException as exc:
-        assert exc.status == 404
-    if seen:
-        assert seen[0].metadata.deletion_timestamp is not None
-        assert "foregroundDeletion" in (seen[0].metadata.finalizers or [])
-    wait_for(lambda: not core.list_namespaced_pod("default", label_selector="app=fg").items)
-    wait_for(lambda: not apps.list_namespaced_replica_set("default", label_selector="app=fg").items)
+        apps.delete_namespaced_deployment("fg", "default", propagation_policy="Foreground")
 
-    def gone() -> bool:
-        try:
-            apps.read_namespaced_deployment("fg", "default")
-        except ApiException as exc:
-            return exc.status == 404
-        return False
+        def gone() -> bool:
+            try:
+                apps.read_namespaced_deployment("fg", "default")
+            except ApiException as exc:
+                return exc.status == 404
+            return False
 
-    wait_for(gone)
-    del watch_owner
+        wait_for(gone)
+    finally:
+        unsubscribe()
+    assert not core.list_namespaced_pod("default", label_selector="app=fg").items
+    assert not apps.list_namespaced_replica_set("default", label_selector="app=fg").items
+    first = log[0]
+    assert first[:2] == ("MODIFIED", "Deployment") and first[3], log
+    deleted = [(kind, name) for etype, kind, name, _ in log if etype == "DELETED"]
+    assert deleted[-1] == ("Deployment", "fg")
+    assert {kind for kind, _ in deleted[:-1]} == {"Pod", "ReplicaSet"}
+    last_pod = max(i for i, (kind, _) in enumerate(deleted) if kind == "Pod")
+    rs_index = next(i for i, (kind, _) in enumerate(deleted) if kind == "ReplicaSet")
+    assert last_pod < rs_index, deleted
 
 
 def test_restricted_user_cannot_exec(sim: SimHandle) -> None:

@@ -1,0 +1,204 @@
+"""The Kubernetes screens against `tamer sim`, changed by the real kubectl: everything is live."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from tests.kube_ui.conftest import kube_app, kubectl, wait_rows
+from tests.ui.conftest import wait_daemon, wait_for
+
+
+def _names(app: Any) -> set[str]:
+    return {r.name for r in app.screen.store.rows.values()}
+
+
+async def test_pods_table_counts_and_deletion(sim: Any) -> None:
+    """`-c "pods -A"` lists every pod (title count = kubectl's); a pod deleted with kubectl vanishes
+    without any key press."""
+    app = kube_app(sim)
+    total = len(json.loads(kubectl(sim, "get", "pods", "-A", "-o", "json").stdout)["items"])
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_rows(app, pilot, lambda s: len(s.store) == total)
+        assert f"pods(all)[{total}]" in app.screen.title_text
+        victim = sorted(app.screen.store.rows.values(), key=lambda r: r.key)[0]
+        kubectl(sim, "delete", "pod", "-n", victim.namespace, victim.name, "--wait=false")
+        await wait_for(lambda: getattr(app.screen.store.rows.get(victim.key), "uid", None) != victim.uid, pilot,
+                       timeout=15)
+
+
+async def test_rollout_restart_replaces_pods(sim: Any) -> None:
+    """`r` on a deployment restarts it: new pods appear in its pods view and the old ones go away."""
+    app = kube_app(sim, command="deploy -A")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_rows(app, pilot)
+        dep = next(r for r in app.screen.store.rows.values() if r.cells[0].split("/")[0] not in ("0",))
+        assert app.screen.table.select_key(dep.key)
+        await pilot.press("enter")
+        await wait_rows(app, pilot, lambda s: s.label_selector is not None)
+        before = _names(app)
+        assert before
+        await pilot.press("escape")
+        await wait_for(lambda: "deployments" in app.screen.title_text, pilot)
+        assert app.screen.table.select_key(dep.key)
+        await pilot.press("r")
+        await wait_daemon(lambda: "restartedAt" in kubectl(sim, "get", "deploy", "-n", dep.namespace, dep.name,
+                                                            "-o", "json").stdout)
+        await pilot.press("enter")
+        await wait_rows(app, pilot, lambda s: s.label_selector is not None)
+        await wait_for(lambda: _names(app) and not (_names(app) & before), pilot, timeout=30)
+
+
+async def test_scale_with_prompt(sim: Any) -> None:
+    """`s` on a deployment asks for replicas and the cluster's spec.replicas changes."""
+    app = kube_app(sim, command="deploy -A")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_rows(app, pilot)
+        dep = sorted(app.screen.store.rows.values(), key=lambda r: r.key)[0]
+        assert app.screen.table.select_key(dep.key)
+        await pilot.press("s")
+        await wait_for(lambda: type(app.screen).__name__ == "PromptScreen", pilot)
+        await pilot.press("4", "enter")
+
+        def replicas() -> int:
+            out = kubectl(sim, "get", "deploy", "-n", dep.namespace, dep.name, "-o", "jsonpath={.spec.replicas}")
+            return int(out.stdout or 0)
+
+        await wait_daemon(lambda: replicas() == 4, timeout=15)
+        await wait_for(lambda: app.screen.store.rows[dep.key].cells[0].endswith("/4"), pilot, timeout=15)
+
+
+async def test_readonly_refuses_delete_and_scale(sim: Any) -> None:
+    """--readonly: ctrl+d and `:scale` are refused before reaching the cluster."""
+    app = kube_app(sim, command="deploy -A", readonly=True)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_rows(app, pilot)
+        dep = sorted(app.screen.store.rows.values(), key=lambda r: r.key)[0]
+        assert app.screen.table.select_key(dep.key)
+        await pilot.press("ctrl+d")
+        await pilot.pause(0.3)
+        assert "read-only" in app.last_result
+        assert type(app.screen).__name__ == "KubeResourceScreen"
+        await pilot.press("colon", *f"scale deploy/{dep.namespace}/{dep.name} 9", "enter")
+        await wait_for(lambda: "read-only" in app.last_result, pilot)
+        out = kubectl(sim, "get", "deploy", "-n", dep.namespace, dep.name, "-o", "jsonpath={.spec.replicas}")
+        assert out.stdout != "9"
+
+
+async def test_delete_pod_with_confirm(sim: Any) -> None:
+    """`:delete pod/NS/NAME` asks, and `y` deletes it on the cluster."""
+    app = kube_app(sim, command="pods -A")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_rows(app, pilot)
+        pod = sorted(app.screen.store.rows.values(), key=lambda r: r.key)[-1]
+        await pilot.press("colon", *f"delete pod/{pod.namespace}/{pod.name}", "enter")
+        await wait_for(lambda: type(app.screen).__name__ == "ConfirmScreen", pilot)
+        await pilot.press("y")
+        # gone, or (StatefulSet pods keep their name) replaced by a new object with another uid
+        await wait_for(lambda: getattr(app.screen.store.rows.get(pod.key), "uid", None) != pod.uid, pilot, timeout=15)
+
+
+async def test_restricted_user_sees_403_and_works_in_default(sim: Any) -> None:
+    """The restricted context gets a clear 'forbidden' on all namespaces but its namespace still lists."""
+    app = kube_app(sim, command="pods -A", context=sim.restricted_context)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(lambda: app.screen.source_state.get(sim.restricted_context) == "forbidden", pilot, timeout=15)
+        assert "forbidden" in app.screen.title_text
+        assert "forbidden" in app.screen._status_text
+        await pilot.press("colon", *"pods -n default", "enter")
+        await wait_for(lambda: "pods(default)" in app.screen.title_text
+                       and app.screen.source_state.get(sim.restricted_context) == "live", pilot, timeout=15)
+
+
+async def test_unreachable_context_never_freezes(sim: Any, tmp_path: Any) -> None:
+    """A context whose server accepts connections and never answers: the contexts screen stays
+    responsive (keys answered) while its probe hangs, and shows it unreachable after the timeout."""
+    async def black_hole(reader: Any, writer: Any) -> None:
+        await asyncio.sleep(3600)
+
+    server = await asyncio.start_server(black_hole, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    import yaml
+
+    cfg = yaml.safe_load(open(sim.kubeconfig).read())
+    cfg["clusters"].append({"name": "dead", "cluster": {"server": f"https://127.0.0.1:{port}",
+                                                         "insecure-skip-tls-verify": True}})
+    cfg["contexts"].append({"name": "dead", "context": {"cluster": "dead", "user": cfg["users"][0]["name"]}})
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(cfg))
+    app = kube_app(sim, command="ctx", kubeconfig=str(path))
+    try:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await wait_for(lambda: type(app.screen).__name__ == "ContextsScreen", pilot)
+            from textual.widgets import DataTable
+
+            table = app.screen.query_one(DataTable)
+            row = list(app.kube.contexts).index("dead")
+            assert "probing" in table.get_row_at(row)[-1]
+            await pilot.press("down")
+            await pilot.press("up")
+            await pilot.pause(0.1)
+            assert "probing" in table.get_row_at(row)[-1]  # still hanging, yet keys were answered
+            await wait_for(lambda: "unreachable" in table.get_row_at(row)[-1], pilot, timeout=10)
+            live_row = list(app.kube.contexts).index(sim.context)
+            await wait_for(lambda: table.get_row_at(live_row)[-1] == "reachable", pilot, timeout=10)
+            assert table.get_row_at(live_row)[4] == "k3s"
+    finally:
+        server.close()
+
+
+async def test_secret_values_masked_until_revealed(sim: Any) -> None:
+    """`:reveal secret/NS/NAME` shows masked values; `x` reveals the decoded value."""
+    kubectl(sim, "create", "secret", "generic", "tamer-test-secret", "-n", "default", "--from-literal=password=s3cr3t",
+            check=False)
+    app = kube_app(sim, command="secrets -n default")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_rows(app, pilot)
+        await pilot.press("colon", *"reveal secret/default/tamer-test-secret", "enter")
+        await wait_for(lambda: type(app.screen).__name__ == "SecretScreen", pilot)
+        from textual.widgets import DataTable
+
+        table = app.screen.query_one(DataTable)
+        assert table.get_row_at(0) == ["password", "••••••••"]
+        await pilot.press("x")
+        await wait_for(lambda: table.get_row_at(0) == ["password", "s3cr3t"], pilot)
+        await pilot.press("escape")
+        await pilot.press("colon", *"yaml secret/default/tamer-test-secret", "enter")
+        await wait_for(lambda: type(app.screen).__name__ == "InspectScreen", pilot)
+        assert "s3cr3t" not in app.screen.query_one("TextArea").text
+        assert "czNjcjN0" not in app.screen.query_one("TextArea").text
+
+
+async def test_node_cordon_and_pods_on_node(sim: Any) -> None:
+    """`c` cordons a node (spec.unschedulable), `u` uncordons; enter lists the pods on that node."""
+    app = kube_app(sim, command="nodes")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_rows(app, pilot)
+        node = sorted(app.screen.store.rows.values(), key=lambda r: r.key)[0]
+        assert app.screen.table.select_key(node.key)
+        await pilot.press("c")
+
+        def unschedulable() -> str:
+            return kubectl(sim, "get", "node", node.name, "-o", "jsonpath={.spec.unschedulable}").stdout
+
+        await wait_daemon(lambda: unschedulable() == "true")
+        await wait_for(lambda: "SchedulingDisabled" in app.screen.store.rows[node.key].cells[0], pilot)
+        await pilot.press("u")
+        await wait_daemon(lambda: unschedulable() in ("", "false"))
+        await pilot.press("enter")
+        await wait_rows(app, pilot, lambda s: s.field_selector == f"spec.nodeName={node.name}")
+        assert all(r.node == node.name for r in app.screen.store.rows.values())
+
+
+async def test_describe_has_events(sim: Any) -> None:
+    """`d` on a pod shows a kubectl-like describe including the pod's events."""
+    app = kube_app(sim, command="pods -A")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_rows(app, pilot)
+        pod = sorted(app.screen.store.rows.values(), key=lambda r: r.key)[0]
+        assert app.screen.table.select_key(pod.key)
+        await pilot.press("d")
+        await wait_for(lambda: type(app.screen).__name__ == "TextScreen", pilot)
+        text = app.screen.text
+        assert f"Name:               {pod.name}" in text and "Containers:" in text and "Events:" in text
