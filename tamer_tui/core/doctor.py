@@ -379,7 +379,7 @@ def _kube_status(c: KubeContext) -> str:
     if c.error:
         return f"reachable, {c.error}"
     nodes = f"{c.nodes} node{'s' if c.nodes != 1 else ''}" if c.nodes is not None else \
-        f"nodes unknown ({c.nodes_error.removeprefix('nodes: ')})" if c.nodes_error else "nodes unknown"
+        f"nodes unknown ({c.nodes_error.removeprefix('nodes: ').split(':')[0]})" if c.nodes_error else "nodes unknown"
     return f"ok {c.version}, {nodes}"
 
 

@@ -171,6 +171,7 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
         ("yaml", "y", "YAML (managedFields hidden)"),
         ("delete", "ctrl+d", "delete (confirm)"),
         ("faults", "ctrl+z", "show only faulty rows"),
+        ("owner", "J", "jump to the owner (ReplicaSet of a pod, Deployment of a ReplicaSet ...)"),
         ("all_namespaces", "0", "toggle all namespaces / the current one"),
     ])
     + _defs("kube_workloads", [

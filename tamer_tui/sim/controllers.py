@@ -1982,7 +1982,7 @@ class Controllers:
                 p["spec"]["tolerations"] = list(tols) + [t for t in p["spec"].get("tolerations") or [] if t not in tols]
 
             pod = self._new_pod(ds, "apps/v1", "DaemonSet", tpl, extra_labels={"controller-revision-hash": rev, "pod-template-generation": gen},
-                                mutate=pin)
+                                node=nname, mutate=pin)
             if pod is not None:
                 by_node.setdefault(nname, []).append(pod)
                 self.event(ds, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}", component="daemonset-controller")

@@ -147,6 +147,10 @@ class PortForwardHandler:
         pod = store.try_get(store.type_for("", "v1", "pods"), ns, name)
         if pod is None:
             return _status(404, "NotFound", f'pods "{name}" not found')
+        offered_early = channels.parse_protocol_header(request.headers.get("Sec-WebSocket-Protocol"))
+        if any(p.startswith("SPDY/") for p in offered_early) and not request.query.getall("ports", []):
+            return _status(400, "BadRequest", "the simulator serves port-forward over the v4.channel.k8s.io websocket protocol only "
+                                              "(SPDY tunnelling, which kubectl port-forward uses, is not supported)")
         try:
             ports = channels.parse_ports(request.query.getall("ports", []))
         except ValueError as exc:

@@ -102,7 +102,7 @@ class KubeNavigation:
 
     def kube_navigate(self: TamerApp, info: ResourceInfo, namespace: str | None,  # type: ignore[misc]
                       label_selector: str | None = None, *, context: str | None = None,
-                      field_selector: str | None = None) -> None:
+                      field_selector: str | None = None) -> KubeResourceScreen:
         ctx = context or self.kube.current
         key = kube_screen_key(ctx, info, namespace if info.namespaced else None, label_selector, field_selector)
         if key not in self.kube_screens:
@@ -114,6 +114,7 @@ class KubeNavigation:
             self.kube_screens.move_to_end(key)
         self._navigate(key)
         self._update_header()
+        return self.kube_screens[key]
 
     def _trim_kube_screens(self: TamerApp, keep: str) -> None:  # type: ignore[misc]
         while len(self.kube_screens) > MAX_KUBE_SCREENS:
@@ -165,6 +166,21 @@ class KubeNavigation:
                 await self._kube_describe(context, info, row.namespace, row.name)
         except TamerError as exc:
             self.report(str(exc), "error")
+
+    @work(group="kube-open")
+    async def kube_jump_to_owner(self: TamerApp, context: str, row: KubeRow) -> None:  # type: ignore[misc]
+        kind, _, name = row.owner.partition("/")
+        try:
+            info = await self.kube.resolve(kind.lower(), context)
+        except TamerError as exc:
+            self.report(str(exc), "error")
+            return
+        ns = row.namespace if info.namespaced else None
+        key = f"{context}/{row.namespace if info.namespaced else ''}/{name}"
+        screen = self.kube_navigate(info, ns, context=context)
+        screen.pending_select = key
+        if screen.is_mounted and screen.table.select_key(key):
+            screen.pending_select = None
 
     # -- targets and actions -------------------------------------------------------------------
     async def resolve_kube_target(self: TamerApp, text: str) -> tuple[str, ResourceInfo, str, str]:  # type: ignore[misc]

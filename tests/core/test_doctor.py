@@ -6,7 +6,7 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -204,6 +204,17 @@ async def test_dead_socket_does_not_hang_doctor(tmp_path: Path) -> None:
         server.close()
 
 
+def closed_port() -> int:
+    """A TCP port on 127.0.0.1 with nothing listening."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    sock.close()
+    return port
+
+
 def write_kubeconfig(path: Path, current: str, contexts: list[tuple[str, str, str | None]],
                      clusters: dict[str, str]) -> Path:
     import yaml
@@ -246,7 +257,8 @@ def test_kube_contexts_bad_yaml_is_reported(tmp_path: Path) -> None:
 async def test_report_json_and_text(tmp_path: Path) -> None:
     """The report carries runtimes, contexts (from settings.kube.kubeconfig), tools and paths,
     serialises to JSON, and the text form aligns its columns and never prints kube secrets."""
-    kc = write_kubeconfig(tmp_path / "kc", "dev", [("dev", "c1", "ns1")], {"c1": "https://127.0.0.1:6443"})
+    dead = f"https://127.0.0.1:{closed_port()}"
+    kc = write_kubeconfig(tmp_path / "kc", "dev", [("dev", "c1", "ns1")], {"c1": dead})
     settings = Settings()
     settings.kube.kubeconfig = [str(kc)]
 
@@ -263,8 +275,11 @@ async def test_report_json_and_text(tmp_path: Path) -> None:
     data = json.loads(report.to_json())
     assert data["wsl"] is (sys.platform.startswith("linux"))
     assert data["runtimes"][0]["version"] == "27.1.1" and data["runtimes"][1]["reachable"] is False
-    assert data["kube_contexts"][0] == {"name": "dev", "cluster": "c1", "server": "https://127.0.0.1:6443",
-                                        "namespace": "ns1", "user": "u", "file": str(kc), "current": True}
+    kube = data["kube_contexts"][0]
+    assert {k: kube[k] for k in ("name", "cluster", "server", "namespace", "user", "file", "current")} == {
+        "name": "dev", "cluster": "c1", "server": dead, "namespace": "ns1", "user": "u",
+        "file": str(kc), "current": True}
+    assert kube["reachable"] is False and "connection refused" in kube["error"] and kube["flavor"] == "unknown"
     assert data["paths"]["config_dir"] == str(tmp_path / "cfg")
     assert set(data["tools"]) >= {"kubectl", "helm", "docker compose", "podman"}
     text = report.to_text()
@@ -311,3 +326,76 @@ async def test_real_podman_service_probe() -> None:
         pytest.skip("the raw probe handles unix:// only for this check")
     info = await asyncio.wait_for(socket_probe(ep("podman", url, RuntimeKind.PODMAN)), 10)
     assert info.version and info.api_version
+
+
+@pytest.fixture(scope="module")
+def sim_kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str]]:
+    """A small kind-flavoured ``tamer sim`` whose kubeconfig also holds a dead and a broken context."""
+    import yaml
+
+    from tamer_tui.sim.cli import start_in_thread
+    from tamer_tui.sim.cluster import SimOptions
+
+    path = tmp_path_factory.mktemp("doctor-sim") / "kubeconfig"
+    handle = start_in_thread(SimOptions(name="lab", flavor="kind", pods=3, namespaces=1, nodes=2,
+                                        controllers=False, kubeconfig=str(path)))
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    dead = f"https://127.0.0.1:{closed_port()}"
+    data["clusters"].append({"name": "dead", "cluster": {"server": dead}})
+    data["contexts"].append({"name": "dead", "context": {"cluster": "dead", "user": "lab-admin"}})
+    data["contexts"].append({"name": "broken", "context": {"cluster": "nowhere"}})
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    try:
+        yield path, handle.url, dead
+    finally:
+        handle.stop()
+
+
+async def test_doctor_probes_kube_contexts(sim_kubeconfig: tuple[Path, str, str], tmp_path: Path) -> None:
+    """Every context is probed concurrently: the sim's admin context is reachable with its flavor
+    (kind, from node names) and node count, the restricted one reachable with nodes unknown (403),
+    a closed port and a missing cluster are errors; JSON and text carry it all. A minikube profile
+    in the (fake) home shows up under other kubeconfigs as not merged."""
+    path, url, dead = sim_kubeconfig
+    settings = Settings()
+    settings.kube.kubeconfig = [str(path)]
+    profile = tmp_path / ".minikube" / "profiles" / "mk"
+    profile.mkdir(parents=True)
+    (profile / "config.json").write_text(json.dumps({"Name": "mk", "Driver": "kvm2", "Nodes": [
+        {"IP": "192.168.39.2", "Port": 8443, "ControlPlane": True}]}), encoding="utf-8")
+    started = time.perf_counter()
+    report = await run_doctor(settings, None, timeout=2.0, env={"PATH": ""}, home=tmp_path, endpoints=[])
+    assert time.perf_counter() - started < 4.0
+    by_name = {c.name: c for c in report.kube_contexts}
+    assert list(by_name) == ["lab", "lab-restricted", "dead", "broken"]
+    lab = by_name["lab"]
+    assert (lab.reachable, lab.flavor, lab.version, lab.nodes, lab.current) == (True, "kind", "v1.31.4", 2, True)
+    assert "lab-control-plane" in lab.flavor_evidence and lab.server == url
+    restricted = by_name["lab-restricted"]
+    assert restricted.reachable and restricted.nodes is None and "403" in restricted.nodes_error
+    assert by_name["dead"].reachable is False and "connection refused" in by_name["dead"].error
+    assert by_name["broken"].reachable is False and "cluster 'nowhere'" in by_name["broken"].error
+    data = json.loads(report.to_json())
+    assert data["kube_contexts"][0]["flavor"] == "kind" and data["kube_contexts"][0]["nodes"] == 2
+    mk = [f for f in data["found_kubeconfigs"] if f["kind"] == "minikube"]
+    assert mk == [{"kind": "minikube", "name": "mk", "path": str(profile / "config.json"),
+                   "origin": str(profile / "config.json"), "contexts": ["mk"], "merged": False, "error": ""}]
+    text = report.to_text()
+    assert "ok v1.31.4, 2 nodes" in text
+    assert "ok v1.31.4, nodes unknown (HTTP 403 forbidden" in text
+    assert f"ERROR: cannot connect to {dead.removeprefix('https://')}: connection refused" in text
+    assert "Other kubeconfigs found" in text and f"not merged: tamer kubeconfig import {profile / 'config.json'}" in text
+    token_lines = [line for line in text.splitlines() if "admin-" in line]
+    assert token_lines == []
+
+
+async def test_doctor_kube_probe_can_be_skipped(sim_kubeconfig: tuple[Path, str, str], tmp_path: Path) -> None:
+    """probe_kube=False lists contexts without connecting (reachable None, STATUS '-')."""
+    path, _url, _dead = sim_kubeconfig
+    settings = Settings()
+    settings.kube.kubeconfig = [str(path)]
+    report = await run_doctor(settings, None, env={"PATH": ""}, home=tmp_path, endpoints=[],
+                              probe_kube=False, discover_kube=False)
+    assert [c.reachable for c in report.kube_contexts] == [None, None, None, None]
+    assert report.found_kubeconfigs == []
+    assert report.kube_contexts[3].error == "cluster 'nowhere' is not defined"

@@ -202,3 +202,38 @@ async def test_describe_has_events(sim: Any) -> None:
         await wait_for(lambda: type(app.screen).__name__ == "TextScreen", pilot)
         text = app.screen.text
         assert f"Name:               {pod.name}" in text and "Containers:" in text and "Events:" in text
+
+
+async def test_metrics_columns_faults_and_owner(sim: Any) -> None:
+    """Pods get CPU/MEM/%CPU/R columns from metrics.k8s.io; ctrl+z shows only faulty pods; J jumps
+    from a pod to its ReplicaSet with the row selected."""
+    app = kube_app(sim, command="pods -A")
+    async with app.run_test(size=(200, 40)) as pilot:
+        await wait_rows(app, pilot)
+        await wait_for(lambda: app.screen.metrics is not None, pilot, timeout=15)
+        titles = [c.title for c in app.screen.table.columns]
+        assert titles[:9] == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "CPU", "MEM", "%CPU/R", "%CPU/L"]
+        header = app.screen.table.render_line(0).text
+        assert "%MEM/L" in header
+        total = len(app.screen.table.keys)
+        await pilot.press("ctrl+z")
+        await wait_for(lambda: "[faults]" in app.screen.title_text, pilot)
+        faulty = [app.screen.store.rows[k] for k in app.screen.table.keys]
+        assert len(faulty) < total and all(r.faulty for r in faulty)
+        await pilot.press("ctrl+z")
+        pod = next(r for r in app.screen.store.rows.values() if r.owner.startswith("ReplicaSet/"))
+        assert app.screen.table.select_key(pod.key)
+        await pilot.press("J")
+        rs_name = pod.owner.split("/", 1)[1]
+        await wait_for(lambda: "replicasets" in app.screen.title_text and app.screen.table.cursor_row is not None
+                       and app.screen.table.cursor_row.name == rs_name, pilot, timeout=15)
+
+
+async def test_events_newest_first(sim: Any) -> None:
+    """`:events -A` lists events sorted by last seen, newest first."""
+    app = kube_app(sim, command="events -A")
+    async with app.run_test(size=(200, 40)) as pilot:
+        await wait_rows(app, pilot)
+        rows = [app.screen.store.rows[k] for k in app.screen.table.keys]
+        seen = [r.cells[5] for r in rows]
+        assert seen == sorted(seen, reverse=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -297,3 +298,90 @@ def test_restricted_user_cannot_exec(sim: SimHandle) -> None:
             stream(core.connect_get_namespaced_pod_exec, pod, "default", command=["true"], stderr=True, stdout=True,
                    stdin=False, tty=False)
         assert "403" in str(exc_info.value) or "Forbidden" in str(exc_info.value)
+
+
+def raw_ws(sim: SimHandle, path: str, protocols: list[str]) -> Any:
+    """A websocket-client connection to the simulator with the admin token and the sim's CA."""
+    import ssl
+    import tempfile
+
+    import websocket
+
+    ca = tempfile.NamedTemporaryFile("wb", suffix=".crt", delete=False)
+    pem = sim.ca_pem or b""
+    ca.write(pem if isinstance(pem, bytes) else pem.encode())
+    ca.close()
+    url = sim.url.replace("https://", "wss://") + path
+    ws = websocket.WebSocket(sslopt={"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": ca.name})
+    try:
+        ws.connect(url, header=[f"Authorization: Bearer {sim.token}"], subprotocols=protocols)
+    finally:
+        os.unlink(ca.name)
+    return ws
+
+
+def read_frames(ws: Any, timeout: float = 10.0) -> dict[int, bytes]:
+    """Collect channel payloads until the server closes the socket."""
+    import websocket
+
+    ws.settimeout(timeout)
+    got: dict[int, bytes] = {}
+    while True:
+        try:
+            opcode, data = ws.recv_data()
+        except websocket.WebSocketConnectionClosedException:
+            break
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            break
+        if data:
+            got[data[0]] = got.get(data[0], b"") + data[1:]
+    return got
+
+
+def test_exec_v4_protocol(sim: SimHandle, core: client.CoreV1Api) -> None:
+    """A v4.channel.k8s.io client gets stdout/stderr frames and the exit Status on channel 3."""
+    pod = web_pod(core)
+    ws = raw_ws(sim, f"/api/v1/namespaces/default/pods/{pod}/exec?command=sh&command=-c&command=echo+hi%3B+echo+no+%3E%262%3B+exit+5"
+                     "&stdout=true&stderr=true", ["v4.channel.k8s.io"])
+    assert ws.subprotocol == "v4.channel.k8s.io"
+    got = read_frames(ws)
+    assert got[1] == b"hi\n" and got[2] == b"no\n"
+    status = json.loads(got[3])
+    assert status["reason"] == "NonZeroExitCode" and channels.exit_code_of(status) == 5
+
+
+def test_exec_v5_close_stdin(sim: SimHandle, core: client.CoreV1Api) -> None:
+    """With v5, closing channel 0 ends the command's stdin (cat returns after echoing)."""
+    pod = web_pod(core)
+    ws = raw_ws(sim, f"/api/v1/namespaces/default/pods/{pod}/exec?command=wc&command=-l&stdin=true&stdout=true&stderr=true",
+                ["v5.channel.k8s.io", "v4.channel.k8s.io"])
+    assert ws.subprotocol == "v5.channel.k8s.io"
+    ws.send_binary(b"\x00a\nb\nc\n")
+    ws.send_binary(channels.close_frame(channels.STDIN))
+    got = read_frames(ws)
+    assert got[1].strip() == b"3"
+    assert json.loads(got[3]) == {"metadata": {}, "status": "Success"}
+
+
+def test_attach_streams_process_output(sim: SimHandle, core: client.CoreV1Api) -> None:
+    """Attaching to a long-running container streams its output as it is produced."""
+    pod = core.list_namespaced_pod("default", label_selector="app=chatty").items[0].metadata.name
+    ws = raw_ws(sim, f"/api/v1/namespaces/default/pods/{pod}/attach?stdout=true&stderr=true", ["v5.channel.k8s.io"])
+    ws.settimeout(10)
+    data = b""
+    while data.count(b"\n") < 50:
+        _, frame = ws.recv_data()
+        if frame and frame[0] == 1:
+            data += frame[1:]
+    ws.close()
+    assert data.count(b'"level"') >= 50
+
+
+def test_exec_into_missing_container_is_rejected(sim: SimHandle, core: client.CoreV1Api) -> None:
+    """exec with an unknown container name is refused before the upgrade with a 400 Status."""
+    import websocket
+
+    pod = web_pod(core)
+    with pytest.raises(websocket.WebSocketBadStatusException) as info:
+        raw_ws(sim, f"/api/v1/namespaces/default/pods/{pod}/exec?command=true&container=nope", ["v5.channel.k8s.io"])
+    assert info.value.status_code == 400

@@ -442,6 +442,8 @@ def find_wsl_distros(loaded: KubeConfig, run: Runner, wsl_root: Callable[[str], 
         candidates: list[tuple[Path, str]] = []
         try:
             homes = sorted((root / "home").iterdir())
+        except FileNotFoundError:
+            homes = []
         except OSError as exc:
             warnings.append(f"WSL distro {distro}: cannot list {root / 'home'}: {exc}")
             homes = []

@@ -6,6 +6,8 @@ Rows come from a shared informer (list, then watch); columns come from the resou
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -64,6 +66,7 @@ class KubeResourceScreen(ResourceScreen):
         kb("kube.describe", "describe", "Describe"),
         kb("kube.yaml", "yaml", "YAML"),
         kb("kube.delete", "delete", "Delete"),
+        kb("kube.owner", "owner", "Owner"),
         kb("kube.faults", "toggle_faults", "Faults"),
         kb("kube.all_namespaces", "all_namespaces", "All ns"),
         kb("kube_workloads.scale", "scale", "Scale"),
@@ -88,7 +91,12 @@ class KubeResourceScreen(ResourceScreen):
         self.resource = info.plural
         self.scope_label = (self.namespace or "all") if info.namespaced else "cluster"
         self.faults_only = False
+        self.metrics: dict[str, Any] | None = None  # "ns/name" -> Usage, once metrics.k8s.io answered
+        self.pending_select: str | None = None
+        self._stale_since: dict[str, float] = {}
         super().__init__()
+        if info.plural == "events":
+            self.initial_sort = ("last seen", True)
 
     @property
     def screen_key(self) -> str:
@@ -99,8 +107,18 @@ class KubeResourceScreen(ResourceScreen):
         if self.info.namespaced and self.namespace is None:
             cols.append(Column("namespace", "NAMESPACE", lambda r: r.namespace, min_width=9, max_width=30))
         cols.append(Column("name", "NAME", lambda r: r.name, min_width=12, max_width=60))
-        for i, title in enumerate(spec_for(self.info.plural).columns):
-            cols.append(_cell(title, i))
+        titles = spec_for(self.info.plural).columns
+        if self.info.plural == "pods":
+            # READY STATUS RESTARTS [CPU MEM %CPU/R %CPU/L %MEM/R %MEM/L] IP NODE; requests/limits feed the %
+            for i in (0, 1, 2):
+                cols.append(_cell(titles[i], i))
+            if self.metrics is not None:
+                cols.extend(_metric_columns(self))
+            for i in (3, 4):
+                cols.append(_cell(titles[i], i))
+        else:
+            for i, title in enumerate(titles):
+                cols.append(_cell(title, i))
         cols.append(Column("age", "AGE", lambda r: age(r.created), min_width=4, align="right", sort=lambda r: -r.created))
         return cols
 
@@ -118,26 +136,66 @@ class KubeResourceScreen(ResourceScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.set_interval(5.0, self._tick)
+        if self.info.plural == "pods":
+            self.run_worker(self._poll_metrics, group="metrics", exclusive=True)  # type: ignore[arg-type]
         selectors = [s for s in (self.label_selector, self.field_selector) if s]
         if selectors:
             self.set_status(f"selector: {', '.join(selectors)}")
 
     def _update_title(self) -> None:
         super()._update_title()
-        frame = self.query_one("#table-frame")
-        title = str(frame.border_title or "")
+        title = self.title_text
         prefix = f"{self.context} ▸ "
         if self.faults_only:
-            title += "  [faults]"
+            title += "  [faults]"  # plain text: set_title escapes markup
         state = self.source_state.get(self.context)
         if state == "forbidden":
             title += "  ⛔ forbidden"
-        frame.border_title = prefix + title
+        since = self._stale_since.get(self.context)
+        if state == "reconnecting" and since:
+            title += f" (stale since {time.strftime('%H:%M:%S', time.localtime(since))})"
+        self.set_title(prefix + title)
 
     def _source_status(self, msg: Any) -> None:
+        if msg.state == "live":
+            self._stale_since.pop(msg.source, None)
+        elif msg.state == "reconnecting":
+            self._stale_since.setdefault(msg.source, time.time())
         super()._source_status(msg)
         if msg.state == "forbidden":
             self.set_status(f"⛔ {msg.message}", "error")
+
+    def _flush(self) -> None:
+        super()._flush()
+        if self.pending_select and self.table.select_key(self.pending_select):
+            self.pending_select = None
+
+    def _tick(self) -> None:
+        if self.app.screen is self:
+            self.table.tick()
+
+    async def _poll_metrics(self) -> None:
+        """CPU/MEM columns from metrics.k8s.io while this screen shows; hidden if the API is not served."""
+        from tamer_tui.core.errors import TamerError
+        from tamer_tui.core.kube.metrics import pod_usage
+
+        while True:
+            if self.app.screen is self:
+                try:
+                    client = await self.tamer.kube.client(self.context)
+                    usage = await pod_usage(client, self.namespace)
+                except TamerError:
+                    usage = None
+                if usage is None:
+                    return  # not served: the columns stay hidden
+                first = self.metrics is None
+                self.metrics = usage
+                if first:
+                    self.table.set_columns(self.columns())
+                else:
+                    self.table.tick()
+            await asyncio.sleep(15.0)
 
     # -- actions -----------------------------------------------------------------------------
     def _row(self) -> KubeRow | None:
@@ -150,6 +208,15 @@ class KubeResourceScreen(ResourceScreen):
         row = self._row()
         if row is not None:
             self.tamer.kube_open(self, row)
+
+    def action_owner(self) -> None:
+        row = self._row()
+        if row is None:
+            return
+        if not row.owner:
+            self.set_status(f"{row.name} has no owner", "warning")
+            return
+        self.tamer.kube_jump_to_owner(self.context, row)
 
     def action_describe(self) -> None:
         self.action_run("describe")
@@ -195,6 +262,38 @@ class KubeResourceScreen(ResourceScreen):
             current = self.tamer.kube.namespace or self.tamer.kube.state(self.context).namespace
             self.tamer.kube_navigate(self.info, None if self.namespace else current, self.label_selector,
                                      context=self.context, field_selector=self.field_selector)
+
+
+def _metric_columns(screen: KubeResourceScreen) -> list[Column[Any]]:
+    def usage(r: KubeRow) -> Any:
+        return (screen.metrics or {}).get(f"{r.namespace}/{r.name}")
+
+    def pct(r: KubeRow, idx: int, attr: str) -> str:
+        u = usage(r)
+        base = r.cells[idx] if idx < len(r.cells) else 0
+        if u is None or not base:
+            return "n/a"
+        return f"{round(100 * getattr(u, attr) / float(base))}"
+
+    def cpu(r: KubeRow) -> str:
+        u = usage(r)
+        return _millicores(u.cpu) if u else "n/a"
+
+    def mem(r: KubeRow) -> str:
+        u = usage(r)
+        return human_bytes_iec(u.memory) if u else "n/a"
+
+    def num(attr: str) -> Any:
+        return lambda r: getattr(usage(r), attr, -1.0) if usage(r) else -1.0
+
+    return [
+        Column("cpu", "CPU", cpu, min_width=5, align="right", sort=num("cpu")),
+        Column("mem", "MEM", mem, min_width=8, align="right", sort=num("memory")),
+        Column("%cpu/r", "%CPU/R", lambda r: pct(r, 5, "cpu"), min_width=7, align="right"),
+        Column("%cpu/l", "%CPU/L", lambda r: pct(r, 6, "cpu"), min_width=7, align="right"),
+        Column("%mem/r", "%MEM/R", lambda r: pct(r, 7, "memory"), min_width=7, align="right"),
+        Column("%mem/l", "%MEM/L", lambda r: pct(r, 8, "memory"), min_width=7, align="right"),
+    ]
 
 
 def kube_screen_key(context: str, info: ResourceInfo, namespace: str | None, selector: str | None,

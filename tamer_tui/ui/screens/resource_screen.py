@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -31,6 +32,7 @@ class ResourceScreen(Screen[None]):
     """A live table of one resource kind across every runtime."""
 
     resource: str = ""  # "containers"
+    initial_sort: tuple[str, bool] | None = None  # (column key, reverse)
     target_kind: str = ""  # "container"
     scope_label: str = "all"
 
@@ -83,6 +85,8 @@ class ResourceScreen(Screen[None]):
         return self.query_one("#table", ResourceTable)
 
     def on_mount(self) -> None:
+        if self.initial_sort is not None:
+            self.table.sort_column, self.table.sort_reverse = self.initial_sort
         self._update_title()
         self.table.focus()
         self.run_worker(self._consume, name=f"{self.resource}-feed", group=f"feed-{self.resource}",  # type: ignore[arg-type]
@@ -144,12 +148,17 @@ class ResourceScreen(Screen[None]):
         down = [s for s, st in self.source_state.items() if st == "reconnecting"]
         if down:
             title += f"  ⚠ {', '.join(down)} reconnecting"
-        self.query_one("#table-frame").border_title = title
+        self.set_title(title)
+
+    def set_title(self, title: str) -> None:
+        """Set the table frame's title (plain text: brackets in names are not markup)."""
+        self._title_plain = title
+        self.query_one("#table-frame").border_title = escape(title)
         self.sub_title = title
 
     @property
     def title_text(self) -> str:
-        return str(self.query_one("#table-frame").border_title or "")
+        return getattr(self, "_title_plain", "")
 
     def set_status(self, text: str, severity: str = "information") -> None:
         self._status_text = text

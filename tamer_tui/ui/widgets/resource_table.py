@@ -294,6 +294,18 @@ class ResourceTable(ScrollView, Generic[R], can_focus=True):
             self._cache.popitem(last=False)
         return strip
 
+    def set_columns(self, columns: list[Column[Any]]) -> None:
+        """Replace the columns (e.g. metrics columns once the cluster turns out to serve them)."""
+        self.columns = columns
+        self._widths = [c.min_width for c in columns]
+        self._cache.clear()
+        self.refresh_rows(force=True)
+
+    def tick(self) -> None:
+        """Redraw the visible rows (ages, sampled numbers) without any data change."""
+        self._cache.clear()
+        self.refresh()
+
     def on_resize(self) -> None:
         self._cache.clear()
         self._scroll_cursor_into_view()
