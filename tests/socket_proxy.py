@@ -56,3 +56,52 @@ class SocketProxy:
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True)
         self._writers.discard(writer)
         self._writers.discard(up_writer)
+
+
+class TcpProxy(SocketProxy):
+    """The same, on 127.0.0.1 TCP (for API servers): ``stop()`` cuts every connection, ``start()``
+    listens again on the same port."""
+
+    def __init__(self, target_host: str, target_port: int, port: int = 0) -> None:
+        super().__init__("", "")
+        self.target_host = target_host
+        self.target_port = target_port
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle_tcp, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for w in list(self._writers):
+            w.close()
+        self._writers.clear()
+
+    async def _handle_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(self.target_host, self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self._writers.update({writer, up_writer})
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True)
+        self._writers.discard(writer)
+        self._writers.discard(up_writer)

@@ -1602,12 +1602,6 @@ class SimServer:
         except NotImplementedError:
             return new
 
-    @staticmethod
-    def _warn_headers(warnings: list[str]) -> dict[str, str] | None:
-        if not warnings:
-            return None
-        return {"Warning": ", ".join(f'299 - "{w}"' for w in warnings)}
-
     def _respond(
         self, obj: dict[str, Any], status: int, warnings: list[str], rtype: ResourceType
     ) -> web.Response:

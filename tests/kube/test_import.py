@@ -320,3 +320,21 @@ def test_imported_sim_works_with_kubectl(tmp_path: Path, sim: Any) -> None:
                            capture_output=True, text=True, timeout=60)
     assert nodes.returncode == 0, nodes.stderr
     assert sorted(nodes.stdout.split()) == ["node/k3s-agent-1", "node/k3s-server"]
+
+
+def test_prompts_read_answers_from_stdin(tmp_path: Path, dest: Path) -> None:
+    """Without an injected ask function the prompts go to stdout and the answers come from stdin
+    (one line each); end of input counts as abort."""
+    write(dest, {**read(dest), "users": read(dest)["users"] + [{"name": "default", "user": {"token": "old"}}]})
+    src = write(tmp_path / "k3s.yaml", k3s())
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["import", str(src), "--kubeconfig", str(dest)], stdin=io.StringIO("r\ny\n"), stdout=out, stderr=err,
+               env={}, interactive=True)
+    assert code == 0, err.getvalue()
+    assert "[r]ename to default-2" in out.getvalue() and "proceed? [y/N]" in out.getvalue()
+    assert names(read(dest), "users") == ["me", "default", "default-2"]
+    clash = write(tmp_path / "b.yaml", k3s(token="again"))
+    before = dest.read_bytes()
+    code = run(["import", str(clash), "--kubeconfig", str(dest)], stdin=io.StringIO(""), stdout=out, stderr=err,
+               env={}, interactive=True)
+    assert code == 1 and "aborted" in err.getvalue() and dest.read_bytes() == before

@@ -10,6 +10,7 @@ import base64
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,22 @@ import yaml
 from tamer_tui.core.kube.kubeconfig import (
     KubeConfigError,
     absolutize_paths,
+    clear_exec_cache,
     kubeconfig_paths,
     load_files,
     load_kubeconfig,
     load_text,
     resolve_credentials,
 )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_exec_cache() -> Iterator[None]:
+    """Every test starts and ends with an empty exec credential cache."""
+    clear_exec_cache()
+    yield
+    clear_exec_cache()
+
 
 CA_PEM = b"-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
 
@@ -317,9 +328,9 @@ if mode == "fail":
 if mode == "garbage":
     print("not json")
     sys.exit(0)
-if mode == "hang":
+if mode in ("hang", "slow"):
     import time
-    time.sleep(30)
+    time.sleep(30 if mode == "hang" else 0.4)
 status = {"token": os.environ.get("TOKEN", "tok")}
 if mode == "cert":
     status = {"clientCertificateData": "-----BEGIN CERTIFICATE-----\nC\n", "clientKeyData": "-----BEGIN KEY-----\nK\n"}
@@ -352,9 +363,6 @@ def calls(tmp_path: Path) -> int:
 def test_exec_plugin_token_cached_until_expiry(tmp_path: Path) -> None:
     """A real plugin subprocess is run with KUBERNETES_EXEC_INFO and its env; the credential is
     cached while valid and the plugin re-run once the (fake) clock passes expirationTimestamp."""
-    from tamer_tui.core.kube.kubeconfig import clear_exec_cache
-
-    clear_exec_cache()
     params = load_files([exec_config(tmp_path, expires="2030-01-01T00:00:00Z", provide=True)]).connection_params()
     now = [1_800_000_000.0]  # 2027
     creds = resolve_credentials(params, clock=lambda: now[0])
@@ -370,15 +378,11 @@ def test_exec_plugin_token_cached_until_expiry(tmp_path: Path) -> None:
     now[0] = 1_900_000_000.0  # 2030-03: expired
     resolve_credentials(params, clock=lambda: now[0])
     assert calls(tmp_path) == 2
-    clear_exec_cache()
 
 
 def test_exec_plugin_without_expiry_runs_once_and_certs(tmp_path: Path) -> None:
     """Without expirationTimestamp the credential is kept; client cert/key data come back as PEM
     bytes; cluster info is only sent with provideClusterInfo."""
-    from tamer_tui.core.kube.kubeconfig import clear_exec_cache
-
-    clear_exec_cache()
     params = load_files([exec_config(tmp_path, "cert", api="client.authentication.k8s.io/v1beta1")]).connection_params()
     first = resolve_credentials(params)
     second = resolve_credentials(params)
@@ -387,7 +391,17 @@ def test_exec_plugin_without_expiry_runs_once_and_certs(tmp_path: Path) -> None:
     assert calls(tmp_path) == 1
     info = yaml.safe_load((tmp_path / "calls").read_text().splitlines()[0])
     assert "cluster" not in info["spec"] and info["apiVersion"].endswith("v1beta1")
-    clear_exec_cache()
+
+
+def test_concurrent_callers_share_one_plugin_run(tmp_path: Path) -> None:
+    """Four threads asking at once for the same credential wait for a single plugin run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    params = load_files([exec_config(tmp_path, "slow")]).connection_params()
+    with ThreadPoolExecutor(4) as pool:
+        tokens = list(pool.map(lambda _i: resolve_credentials(params).token, range(4)))
+    assert tokens == ["exec-slow"] * 4
+    assert calls(tmp_path) == 1
 
 
 @pytest.mark.parametrize(("mode", "message"), [
@@ -396,9 +410,6 @@ def test_exec_plugin_without_expiry_runs_once_and_certs(tmp_path: Path) -> None:
 ])
 def test_exec_plugin_failures_are_readable(tmp_path: Path, mode: str, message: str) -> None:
     """A failing plugin's exit status and stderr, or its non-JSON output, end up in the error."""
-    from tamer_tui.core.kube.kubeconfig import clear_exec_cache
-
-    clear_exec_cache()
     params = load_files([exec_config(tmp_path, mode)]).connection_params()
     with pytest.raises(KubeConfigError, match=message):
         resolve_credentials(params)
@@ -409,9 +420,6 @@ def test_exec_plugin_timeout_missing_binary_and_bad_config(tmp_path: Path) -> No
     interactiveMode Always and unknown apiVersions are refused before running anything."""
     import time
 
-    from tamer_tui.core.kube.kubeconfig import clear_exec_cache
-
-    clear_exec_cache()
     params = load_files([exec_config(tmp_path, "hang")]).connection_params()
     started = time.monotonic()
     with pytest.raises(KubeConfigError, match="no answer within 0.5s"):
@@ -425,16 +433,12 @@ def test_exec_plugin_timeout_missing_binary_and_bad_config(tmp_path: Path) -> No
         resolve_credentials(always)
     with pytest.raises(KubeConfigError, match="v1alpha1' is not supported"):
         load_files([exec_config(tmp_path, api="client.authentication.k8s.io/v1alpha1")]).connection_params()
-    clear_exec_cache()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="runs a script through its shebang")
 def test_exec_relative_command_resolves_against_kubeconfig_dir(tmp_path: Path) -> None:
     """An exec command with a path separator is relative to the kubeconfig's directory, not the
     working directory (client-go's rule); the runner gets an argv list, never a shell string."""
-    from tamer_tui.core.kube.kubeconfig import clear_exec_cache
-
-    clear_exec_cache()
     bindir = tmp_path / "conf" / "bin"
     bindir.mkdir(parents=True)
     script = bindir / "plugin"
@@ -453,4 +457,26 @@ def test_exec_relative_command_resolves_against_kubeconfig_dir(tmp_path: Path) -
     params = load_files([path]).connection_params()
     assert resolve_credentials(params, runner=runner).token == "tok"
     assert seen == [[str(script)]]
-    clear_exec_cache()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="runs a script through its shebang")
+def test_exec_command_is_looked_up_on_the_plugin_path(tmp_path: Path) -> None:
+    """A bare command name is found on PATH as the plugin will see it (the config's env may set
+    PATH); a name found nowhere is reported with the installHint before anything runs."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    script = bindir / "tamer-fake-plugin"
+    script.write_text(f"#!{sys.executable}\n{PLUGIN}", encoding="utf-8")
+    script.chmod(0o755)
+
+    def config(command: str) -> Path:
+        return kubeconfig(tmp_path / "kc", current="x", clusters={"x": {"server": "https://x:1"}},
+                          users={"u": {"exec": {"command": command, "apiVersion": "client.authentication.k8s.io/v1",
+                                                "installHint": "brew install fake",
+                                                "env": [{"name": "COUNTER", "value": str(tmp_path / "calls")},
+                                                        {"name": "PATH", "value": f"{bindir}{os.pathsep}/usr/bin"}]}}},
+                          contexts={"x": {"cluster": "x", "user": "u"}})
+
+    assert resolve_credentials(load_files([config("tamer-fake-plugin")]).connection_params()).token == "tok"
+    with pytest.raises(KubeConfigError, match=r"'tamer-no-such-plugin' .* executable not found on PATH. brew install fake"):
+        resolve_credentials(load_files([config("tamer-no-such-plugin")]).connection_params())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 from tests.kube_ui.conftest import kube_app, kubectl, wait_rows
@@ -121,7 +122,7 @@ async def test_unreachable_context_never_freezes(sim: Any, tmp_path: Any) -> Non
     port = server.sockets[0].getsockname()[1]
     import yaml
 
-    cfg = yaml.safe_load(open(sim.kubeconfig).read())
+    cfg = yaml.safe_load(Path(sim.kubeconfig).read_text())
     cfg["clusters"].append({"name": "dead", "cluster": {"server": f"https://127.0.0.1:{port}",
                                                          "insecure-skip-tls-verify": True}})
     cfg["contexts"].append({"name": "dead", "context": {"cluster": "dead", "user": cfg["users"][0]["name"]}})

@@ -85,7 +85,6 @@ _LABEL_MARKERS: tuple[tuple[str, str], ...] = (
 )
 
 _KIND_NODE = re.compile(r"^(?P<prefix>.+)-(?P<role>control-plane|worker|external-load-balancer)(?P<n>\d*)$")
-_MINIKUBE_NODE = re.compile(r"^(?P<profile>.+?)(-m\d{2,})?$")
 _OPENSHIFT_VERSION = re.compile(r"^v\d+\.\d+\.\d+\+[0-9a-f]{7,}$")
 _OPENSHIFT_CONTEXT = re.compile(r"^[^/]*/api-[^/]+:\d+/[^/]+$")
 
@@ -93,8 +92,8 @@ _OPENSHIFT_CONTEXT = re.compile(r"^[^/]*/api-[^/]+:\d+/[^/]+$")
 def _node_facts(node: Mapping[str, Any]) -> tuple[str, dict[str, str], str]:
     """``(name, labels + annotations, providerID)`` of a Node, a PartialObjectMetadata or a
     ``{"name", "labels"}`` dict."""
-    meta = node.get("metadata") if isinstance(node.get("metadata"), dict) else node
-    assert isinstance(meta, Mapping)
+    inner = node.get("metadata")
+    meta: Mapping[str, Any] = inner if isinstance(inner, dict) else node
     name = str(meta.get("name") or "")
     marks: dict[str, str] = {}
     for key in ("annotations", "labels"):
@@ -114,10 +113,9 @@ def _from_nodes(nodes: Sequence[Mapping[str, Any]]) -> Flavor | None:
                 return Flavor(flavor, f"node {name} has {key}")
         if marks.get("node.kubernetes.io/instance-type") == "k3s":
             return Flavor("k3s", f"node {name} has node.kubernetes.io/instance-type=k3s")
-        for prefix, flavor in (("kind://", "kind"), ("aws://", "eks"), ("gce://", "gke"), ("azure://", "aks"),
-                               ("k3s://", "k3s")):
-            if provider_id.startswith(prefix) and (flavor != "eks" or any(
-                    k.startswith("eks.amazonaws.com/") for k in marks)):
+        # aws://, gce://, azure:// also appear on self-managed clusters: only the labels above count
+        for prefix, flavor in (("kind://", "kind"), ("k3s://", "k3s")):
+            if provider_id.startswith(prefix):
                 return Flavor(flavor, f"node {name} has providerID {prefix}...")
     names = [name for name, _m, _p in facts if name]
     if not names:
@@ -129,7 +127,7 @@ def _from_nodes(nodes: Sequence[Mapping[str, Any]]) -> Flavor | None:
         if len(prefixes) == 1 and "control-plane" in roles:
             shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
             return Flavor("kind", f"node names {shown} follow kind's <cluster>-control-plane naming")
-    if "minikube" in names or all(re.fullmatch(r"minikube(-m\d{2,})?", n) for n in names):
+    if "minikube" in names:
         return Flavor("minikube", "node named minikube")
     if names == ["docker-desktop"]:
         return Flavor("docker-desktop", "node named docker-desktop")

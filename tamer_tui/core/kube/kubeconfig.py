@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -670,8 +671,15 @@ def run_exec_plugin(config: ExecConfig, params: ConnectionParams, *, timeout: fl
     child_env = dict(os.environ if env is None else env)
     child_env.update(config.env)
     child_env["KUBERNETES_EXEC_INFO"] = json.dumps(_exec_info(config, params), separators=(",", ":"))
+    command = config.command
+    if not os.path.isabs(command) and "/" not in command and os.sep not in command:
+        found = shutil.which(command, path=child_env.get("PATH", os.defpath))
+        if found is None:
+            hint = f" {config.install_hint.strip()}" if config.install_hint.strip() else ""
+            raise KubeConfigError(f"{who}: executable not found on PATH.{hint}")
+        command = found
     try:
-        proc = runner([config.command, *config.args], env=child_env, stdin=subprocess.DEVNULL,
+        proc = runner([command, *config.args], env=child_env, stdin=subprocess.DEVNULL,
                       capture_output=True, timeout=timeout, check=False)
     except FileNotFoundError:
         hint = f" {config.install_hint.strip()}" if config.install_hint.strip() else ""
