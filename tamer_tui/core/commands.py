@@ -33,6 +33,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("help", ("?", "h"), "Keys and commands of the current screen", screen=True),
     CommandSpec("ctx", ("context", "contexts", "clusters", "cluster"), "Kubernetes contexts; :ctx NAME switches",
                 "ctx [NAME]", screen=True),
+    CommandSpec("dashboard", ("dash", "pulse", "overview"), "The current cluster at a glance", "dashboard",
+                screen=True),
     CommandSpec("inspect", (), "Inspect a container, image, network or volume", "inspect KIND/[RUNTIME:]NAME"),
     CommandSpec("describe", ("desc",), "Describe an object (Kubernetes: with its events)", "describe KIND/[NS/]NAME"),
     CommandSpec("yaml", (), "YAML of an object (managedFields hidden)", "yaml KIND/[NS/]NAME"),

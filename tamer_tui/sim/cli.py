@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"log lines per second per container (default {d.log_rate})",
     )
     parser.add_argument("--no-controllers", action="store_true", help="do not run the simulated controllers")
-    parser.add_argument("--no-tls", action="store_true", help="serve plain HTTP (tokens still required)")
+    parser.add_argument("--no-tls", action="store_true", help="serve plain HTTP (requests without a token act as admin, as kubectl sends none over HTTP)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
 
 

@@ -31,6 +31,7 @@ from tamer_tui.ui.kube_nav import KubeNavigation, words_of
 from tamer_tui.ui.screens.confirm_screen import ConfirmScreen
 from tamer_tui.ui.screens.containers_screen import ContainersScreen
 from tamer_tui.ui.screens.contexts_screen import ContextsScreen
+from tamer_tui.ui.screens.dashboard_screen import DashboardScreen
 from tamer_tui.ui.screens.help_screen import HelpScreen
 from tamer_tui.ui.screens.images_screen import ImagesScreen
 from tamer_tui.ui.screens.inspect_screen import InspectScreen
@@ -282,6 +283,12 @@ class TamerApp(KubeNavigation, App[None]):
                 self.switch_context(cmd.args[0])
             else:
                 self.push_screen(ContextsScreen())
+            return
+        if cmd.name == "dashboard":
+            if not self.kube_available():
+                self.report("no Kubernetes context configured", "error")
+            else:
+                self.push_screen(DashboardScreen(self.kube.current))
             return
         if cmd.name in RESOURCE_SCREENS:
             self._navigate(cmd.name)

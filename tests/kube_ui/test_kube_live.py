@@ -238,3 +238,23 @@ async def test_events_newest_first(sim: Any) -> None:
         rows = [app.screen.store.rows[k] for k in app.screen.table.keys]
         seen = [r.cells[5] for r in rows]
         assert seen == sorted(seen, reverse=True)
+
+
+async def test_dashboard_is_live(sim: Any) -> None:
+    """`:dashboard` summarises nodes, pods by status, degraded workloads and warnings; a node cordoned
+    with kubectl shows up there as SchedulingDisabled without a key press."""
+    app = kube_app(sim, command="dashboard")
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_for(lambda: type(app.screen).__name__ == "DashboardScreen", pilot)
+        await wait_for(lambda: app.screen.summary.pods_total > 0 and len(app.screen.summary.nodes) == 3, pilot,
+                       timeout=15)
+        s = app.screen.summary
+        total = len(json.loads(kubectl(sim, "get", "pods", "-A", "-o", "json").stdout)["items"])
+        assert abs(s.pods_total - total) <= 5  # controllers may be replacing a pod or two
+        assert sum(c for _, c in s.pods_by_status) == s.pods_total
+        assert s.nodes_ready == 3
+        node = s.nodes[0].name
+        kubectl(sim, "cordon", node)
+        await wait_for(lambda: any(n.name == node and "SchedulingDisabled" in n.status for n in app.screen.summary.nodes),
+                       pilot, timeout=15)
+        kubectl(sim, "uncordon", node)

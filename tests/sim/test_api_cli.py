@@ -134,3 +134,25 @@ def test_bad_flavor_is_rejected() -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert res.returncode == 2 and "invalid choice" in res.stderr
+
+
+def test_plain_http_mode(tmp_path: Path) -> None:
+    """--no-tls serves http://; without a token requests act as admin (kubectl sends none over HTTP), a wrong token is 401."""
+    import urllib.error
+    import urllib.request
+
+    from tamer_tui.sim.cluster import SimOptions
+    from tamer_tui.sim.server import start_in_thread
+
+    with start_in_thread(
+        SimOptions(tls=False, pods=5, namespaces=1, nodes=1, kubeconfig=str(tmp_path / "kc"))
+    ) as h:
+        assert h.url.startswith("http://") and h.ca_pem is None
+        cfg = yaml.safe_load((tmp_path / "kc").read_text())
+        assert "certificate-authority-data" not in cfg["clusters"][0]["cluster"]
+        with urllib.request.urlopen(h.url + "/api/v1/namespaces/kube-system/pods", timeout=30) as resp:
+            assert json.loads(resp.read())["kind"] == "PodList"
+        req = urllib.request.Request(h.url + "/api/v1/pods", headers={"Authorization": "Bearer wrong"})
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=30)
+        assert err.value.code == 401
