@@ -13,14 +13,15 @@ from typing import Any
 
 from tamer_tui import __version__
 
-SUBCOMMANDS = ("doctor", "sim", "demo")
+SUBCOMMANDS = ("doctor", "sim", "demo", "kubeconfig")
 
 
 def _app_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tamer",
         description="Keyboard-driven terminal control center for Kubernetes, Docker and Podman.",
-        epilog="subcommands: tamer doctor [--json] | tamer sim [...] | tamer demo  (tamer SUBCOMMAND --help)",
+        epilog="subcommands: tamer doctor [--json] | tamer sim [...] | tamer demo | tamer kubeconfig import PATH... "
+               "(tamer SUBCOMMAND --help)",
     )
     p.add_argument("--version", action="version", version=f"tamer {__version__}")
     p.add_argument("-c", "--command", metavar="COMMAND", help="command-mode text to run at start, e.g. 'images'")
@@ -136,6 +137,13 @@ def _sim(argv: Sequence[str]) -> int:
     return int(sim_cli.main(p.parse_args(list(argv))))
 
 
+def _kubeconfig(argv: Sequence[str]) -> int:
+    """``tamer kubeconfig import PATH...``: merge other kubeconfigs into yours (backup first)."""
+    from tamer_tui.core.kube import kubeconfig_import
+
+    return int(kubeconfig_import.run(list(argv)))
+
+
 def _demo(argv: Sequence[str]) -> int:
     """Two simulated clusters (k3s and kind flavours) plus the TUI on local Docker/Podman."""
     from tamer_tui.sim.cli import SimOptions, start_in_thread
@@ -163,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         sub, rest = argv[0], argv[1:]
-        return {"doctor": _doctor, "sim": _sim, "demo": _demo}[sub](rest)
+        return {"doctor": _doctor, "sim": _sim, "demo": _demo, "kubeconfig": _kubeconfig}[sub](rest)
     args = _app_parser().parse_args(argv)
     return run_app(args)
 
