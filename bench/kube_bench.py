@@ -7,6 +7,7 @@ Per pod count:
   populated_s       Tamer headless: launch to a fully populated `pods -A` table
   ratio             populated_s / kubectl_s (target <= 1.5 at 10k)
   rss_mb            resident memory of the Tamer process once populated (target < 500 MB at 50k)
+  noop_key_ms       what one unbound key costs through Textual's test driver (included in the next two)
   filter_key_ms     worst time to answer one keypress of `/` filtering over all rows (target < 100 ms)
   page_key_ms       worst time to answer page-down (target < 100 ms)
   idle_cpu_pct      CPU of the Tamer process over --idle seconds with nothing changing (target < 2 % at 10k)
@@ -62,7 +63,7 @@ def kubectl_time(kubeconfig: str, context: str) -> float:
     return time.perf_counter() - t
 
 
-def churn(kubeconfig: str, context: str, rate: int, seconds: float) -> None:
+def churn(kubeconfig: str, context: str, rate: int, seconds: float, t0_file: str) -> None:
     """Patch a label on `rate` pods a second from a separate process (the official client)."""
     code = f"""
 import time, json
@@ -73,6 +74,7 @@ pods = v1.list_namespaced_pod('default', limit=200, _preload_content=False)
 items = [(p['metadata']['namespace'], p['metadata']['name']) for p in json.loads(pods.data)['items']]
 n = int({rate} * {seconds})
 t0 = time.time()
+open({t0_file!r}, 'w').write(repr(t0))
 for i in range(n):
     ns, name = items[i % len(items)]
     v1.patch_namespaced_pod(name, ns, {{'metadata': {{'labels': {{'bench-seq': str(i)}}}}}})
@@ -99,7 +101,12 @@ async def measure(kubeconfig: str, context: str, total: int, idle: float, events
             await pilot.pause(0.01)
         result["populated_s"] = round(time.perf_counter() - t0, 3)
         result["rss_mb"] = round(rss_mb(), 1)
-        table = app.screen.table
+        base = []
+        for _ in range(5):
+            t = time.perf_counter()
+            await pilot.press("f12")  # bound to nothing: what one key costs through the test driver
+            base.append(time.perf_counter() - t)
+        result["noop_key_ms"] = round(sorted(base)[2] * 1000, 1)
         worst = 0.0
         await pilot.press("slash")
         for ch in "dashboard":
@@ -119,16 +126,20 @@ async def measure(kubeconfig: str, context: str, total: int, idle: float, events
         result["idle_cpu_pct"] = round(100 * (time.process_time() - cpu0) / idle, 2)
         if events:
             store = app.screen.store
+            watched = [k for k, r in store.rows.items() if r.namespace == "default"]
             seen: dict[int, float] = {}
-            sent_at = time.time()
-            task = asyncio.create_task(asyncio.to_thread(churn, kubeconfig, context, events, 3.0))
+            t0_file = tempfile.mktemp()
+            task = asyncio.create_task(asyncio.to_thread(churn, kubeconfig, context, events, 3.0, t0_file))
+            while not os.path.exists(t0_file) or not Path(t0_file).read_text():
+                await asyncio.sleep(0.01)
+            sent_at = float(Path(t0_file).read_text())
             expected = events * 3
             while not task.done() or len(seen) < expected:
-                for r in store.rows.values():
-                    if r.namespace == "default":
-                        for k, v in r.labels:
-                            if k == "bench-seq" and int(v) not in seen:
-                                seen[int(v)] = time.time()
+                for key in watched:
+                    r = store.rows.get(key)
+                    for k, v in (r.labels if r is not None else ()):
+                        if k == "bench-seq" and int(v) not in seen:
+                            seen[int(v)] = time.time()
                 await asyncio.sleep(0.01)
                 if task.done() and time.time() - sent_at > 20:
                     break

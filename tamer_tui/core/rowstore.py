@@ -6,6 +6,7 @@ that changed, and ``view()`` recomputes the filtered, sorted key order lazily, o
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -76,6 +77,12 @@ class RowStore(Generic[R]):
         self.version = 0
         self._search_text = search_text or (lambda r: " ".join(str(v) for v in _fields(r)))
         self._view_cache: tuple[Any, list[str]] | None = None
+        self._text_cache: dict[str, tuple[R, str]] = {}
+        self._sorted_cache: tuple[Any, list[str]] | None = None
+        self._dirty: set[str] = set()  # keys changed since the sorted order was last brought up to date
+        self._sort_token: Any = None
+        self._decorated: list[tuple[Any, str]] = []  # ascending (sort key, row key)
+        self._skeys: dict[str, Any] = {}
         self.predicate: Callable[[R], bool] | None = None  # e.g. "faults only"
 
     def __len__(self) -> int:
@@ -90,6 +97,7 @@ class RowStore(Generic[R]):
         removed = tuple(k for k, r in self.rows.items() if r.runtime == source and k not in new)
         for k in removed:
             del self.rows[k]
+        self._dirty.update(removed)
         up = self.upsert(new.values())
         changes = Changes(up.added, up.changed, removed)
         if removed and not up:
@@ -111,15 +119,62 @@ class RowStore(Generic[R]):
             else:
                 continue
             self.rows[r.key] = r
+            self._dirty.add(r.key)
         if added or changed:
             self.version += 1
         return Changes(tuple(added), tuple(changed))
 
     def remove(self, keys: Iterable[str]) -> Changes:
         removed = tuple(k for k in keys if self.rows.pop(k, None) is not None)
+        self._dirty.update(removed)
         if removed:
             self.version += 1
         return Changes(removed=removed)
+
+    def search_text(self, key: str, row: R) -> str:
+        """The text the ``/`` filter searches, cached per row object."""
+        hit = self._text_cache.get(key)
+        if hit is not None and hit[0] is row:
+            return hit[1]
+        text = self._search_text(row)
+        self._text_cache[key] = (row, text)
+        if len(self._text_cache) > 2 * len(self.rows) + 1000:
+            self._text_cache = {k: v for k, v in self._text_cache.items() if k in self.rows}
+        return text
+
+    def _ordered(self, sort_key: Callable[[R], Any] | None, reverse: bool) -> list[str]:
+        """Sorted keys, maintained incrementally: a few changed rows cost a few bisects, not a sort."""
+        token = (sort_key, self.predicate)
+        pred = self.predicate
+        rows = self.rows
+        if sort_key is None:
+            self._sort_token = None
+            self._dirty.clear()
+            return [k for k, r in rows.items() if pred is None or pred(r)]
+        if token != self._sort_token or len(self._dirty) > max(500, len(rows) // 8):
+            decorated = [(_safe_key(sort_key(r)), k) for k, r in rows.items() if pred is None or pred(r)]
+            decorated.sort()
+            self._decorated = decorated
+            self._skeys = {k: sk for sk, k in decorated}
+            self._sort_token = token
+        else:
+            decorated, skeys = self._decorated, self._skeys
+            for k in self._dirty:
+                old = skeys.pop(k, None)
+                if old is not None:
+                    i = bisect.bisect_left(decorated, (old, k))
+                    if i < len(decorated) and decorated[i][1] == k:
+                        del decorated[i]
+                r = rows.get(k)
+                if r is not None and (pred is None or pred(r)):
+                    sk = _safe_key(sort_key(r))
+                    bisect.insort(decorated, (sk, k))
+                    skeys[k] = sk
+        self._dirty.clear()
+        keys = [k for _, k in self._decorated]
+        if reverse:
+            keys.reverse()
+        return keys
 
     def view(
         self,
@@ -127,30 +182,38 @@ class RowStore(Generic[R]):
         sort_key: Callable[[R], Any] | None = None,
         reverse: bool = False,
     ) -> list[str]:
-        """Keys after filtering and sorting; cached until the rows or the parameters change."""
-        token = (self.version, row_filter.text if row_filter else "", sort_key, reverse, self.predicate)
+        """Keys after filtering and sorting; cached until the rows or the parameters change.
+
+        The sorted order is cached separately from the filter, so typing a filter over 50k rows only
+        pays for the filter pass (on cached search texts), never for a sort.
+        """
+        text = row_filter.text if row_filter else ""
+        token = (self.version, text, sort_key, reverse, self.predicate)
         if self._view_cache is not None and self._view_cache[0] == token:
             return self._view_cache[1]
-        items = list(self.rows.items())
-        if self.predicate is not None:
-            pred = self.predicate
-            items = [(k, r) for k, r in items if pred(r)]
+        sort_token = (self.version, sort_key, reverse, self.predicate)
+        if self._sorted_cache is not None and self._sorted_cache[0] == sort_token:
+            ordered = self._sorted_cache[1]
+        else:
+            ordered = self._ordered(sort_key, reverse)
+            self._sorted_cache = (sort_token, ordered)
         if row_filter:
-            items = [(k, r) for k, r in items if row_filter.matches(self._search_text(r))]
-        if sort_key is not None:
-            items.sort(key=lambda kr: _safe_key(sort_key(kr[1])), reverse=reverse)
-        keys = [k for k, _ in items]
+            rows = self.rows
+            search = self.search_text
+            keys = [k for k in ordered if row_filter.matches(search(k, rows[k]))]
+        else:
+            keys = ordered
         self._view_cache = (token, keys)
         return keys
 
 
-def _safe_key(value: Any) -> tuple[int, Any]:
-    # mixed None/str/float never raise while sorting
+def _safe_key(value: Any) -> tuple[int, float, str]:
+    """A total order over mixed values: numbers, then strings (case-insensitive), then None."""
     if value is None:
-        return (1, "")
-    if isinstance(value, str):
-        return (0, value.lower())
-    return (0, value)
+        return (2, 0.0, "")
+    if isinstance(value, bool | int | float):
+        return (0, float(value), "")
+    return (1, 0.0, str(value).lower())
 
 
 def _fields(row: Any) -> Iterable[Any]:

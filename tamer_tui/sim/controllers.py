@@ -43,6 +43,7 @@ import asyncio
 import calendar
 import copy
 import functools
+import hashlib
 import logging
 import posixpath
 import random
@@ -104,6 +105,8 @@ class ControllerConfig:
     max_pods_per_sync: int = 500
     event_limit: int = 5000
     events_per_second: float = 200.0
+    lease_interval: float = 10.0
+    node_status_interval: float = 40.0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -550,6 +553,7 @@ class Controllers:
         self._unsubscribe = self.store.subscribe(self.on_event)
         self._tasks.append(self.loop.create_task(self._worker(), name="sim-controllers"))
         self._tasks.append(self.loop.create_task(self._cron_loop(), name="sim-cron"))
+        self._tasks.append(self.loop.create_task(self._heartbeat_loop(), name="sim-heartbeats"))
 
     async def stop(self) -> None:
         """Unsubscribe and cancel every task and timer."""
@@ -1262,7 +1266,8 @@ class Controllers:
         now = now_str()
         cs["containerID"] = "containerd://" + f"{self.rng.getrandbits(256):064x}"
         cs["image"] = _full(c.get("image", ""))
-        cs["imageID"] = _full(c.get("image", "")).rsplit(":", 1)[0] + "@sha256:" + f"{abs(hash(c.get('image', ''))) :064x}"[-64:]
+        digest = hashlib.sha256(str(c.get("image", "")).encode()).hexdigest()
+        cs["imageID"] = _full(c.get("image", "")).rsplit(":", 1)[0] + "@sha256:" + digest
         cs["state"] = {"running": {"startedAt": now}}
         cs["started"] = True
         cs["ready"] = False
@@ -2159,6 +2164,40 @@ class Controllers:
         ref = _controller_ref(job)
         if ref and ref.get("kind") == "CronJob":
             self.mark("cj", ns, ref["name"])
+
+    # ------------------------------------------------------------------ node heartbeats
+    async def _heartbeat_loop(self) -> None:
+        """Ready nodes renew their Lease and post node status periodically, like kubelets do."""
+        lease_t = self.store.find_type("coordination.k8s.io", "v1", "leases")
+        last_status = time.monotonic()
+        while not self._closing:
+            await asyncio.sleep(self.config.lease_interval)
+            try:
+                now = time.time()
+                for node in list(self.store.iter_objects(self.t_node)):
+                    if not _node_ready(node):
+                        continue
+                    name = node["metadata"]["name"]
+                    lease = self.store.try_get(lease_t, "kube-node-lease", name) if lease_t is not None else None
+                    if lease is not None and lease_t is not None:
+                        upd = copy.deepcopy(lease)
+                        upd.setdefault("spec", {})["renewTime"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + \
+                            f".{int(now % 1 * 1e6):06d}Z"
+                        self.store.update(lease_t, upd, check_rv=False)
+                if time.monotonic() - last_status >= self.config.node_status_interval:
+                    last_status = time.monotonic()
+                    stamp = now_str()
+                    for node in list(self.store.iter_objects(self.t_node)):
+                        if not _node_ready(node):
+                            continue
+                        status = copy.deepcopy(node.get("status") or {})
+                        for c in status.get("conditions") or []:
+                            c["lastHeartbeatTime"] = stamp
+                        self._update_status(self.t_node, node, status)
+            except ApiError:
+                pass
+            except Exception:
+                log.exception("node heartbeat failed")
 
     # ------------------------------------------------------------------ CronJob
     async def _cron_loop(self) -> None:

@@ -1940,10 +1940,15 @@ def _app_namespace(b: _Builder, plan: dict[str, Any], replicas: list[int], servi
         "status": {},
     }
     b.out.add("batch/v1/cronjobs", cj)
+    from tamer_tui.sim.controllers import CronSchedule  # late import: controllers imports this module
+
+    sched = CronSchedule.parse(schedule)
+    latest = sched.last_at_or_before(b.now - 60, b.now - 3 * 86400)
+    earlier = sched.last_at_or_before(latest - 1, latest - 3 * 86400) if latest is not None else None
     last = None
-    for k in (2, 1):
-        when = b.now - k * 1800 - (b.now % 1800)
-        when = when - when % 60
+    for when in (earlier, latest):
+        if when is None:
+            continue
         jname = f"{cj_name}-{int(when // 60)}"
         _job(b, jname, ns, when, "busybox:1.37.0", owner=b.owner_ref("batch/v1", "CronJob", cj),
              command=["/bin/sh", "-c", f"echo running {cj_name}; date; echo done"])

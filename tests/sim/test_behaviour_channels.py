@@ -94,3 +94,40 @@ def test_parse_ports() -> None:
         ch.parse_ports(["http"])
     with pytest.raises(ValueError, match="must be"):
         ch.parse_ports(["0"])
+
+
+def test_spdy_dictionary_and_frames() -> None:
+    """The SPDY/3 header dictionary has the Adler-32 kubectl's zlib streams name; frames survive arbitrary splits."""
+    import zlib
+
+    from tamer_tui.sim import portforward as pf
+
+    assert len(pf.SPDY_DICTIONARY) == 1423 and zlib.adler32(pf.SPDY_DICTIONARY) == 0xE3C6A7C2
+    headers = {"streamtype": "data", "port": "8080", "requestid": "0"}
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 15, 8, zlib.Z_DEFAULT_STRATEGY, pf.SPDY_DICTIONARY)
+    block = deflate.compress(pf.encode_headers(headers)) + deflate.flush(zlib.Z_SYNC_FLUSH)
+    syn = pf.spdy_control(pf.SYN_STREAM, (3).to_bytes(4, "big") + b"\0\0\0\0\0\0" + block)
+    data = pf.spdy_data(3, b"GET / HTTP/1.1\r\n\r\n", pf.FLAG_FIN)
+    reader = pf.SpdyFrameReader()
+    stream = syn + data
+    frames = []
+    for i in range(0, len(stream), 5):  # the WebSocket tunnel delivers arbitrary chunks
+        frames += reader.feed(stream[i : i + 5])
+    assert [(c, k, f) for c, k, f, _ in frames] == [(True, pf.SYN_STREAM, 0), (False, 3, pf.FLAG_FIN)]
+    inflate = zlib.decompressobj(zdict=pf.SPDY_DICTIONARY)
+    assert pf.decode_headers(inflate.decompress(frames[0][3][10:])) == headers
+    assert frames[1][3] == b"GET / HTTP/1.1\r\n\r\n"
+
+
+def test_http_responder() -> None:
+    """The in-pod HTTP responder answers pipelined keep-alive requests and echoes non-HTTP bytes."""
+    from tamer_tui.sim.portforward import HttpResponder
+
+    r = HttpResponder("web-1", "default", "nginx", 80)
+    out, close = r.feed(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+    text = out.decode()
+    assert text.count("HTTP/1.1 200 OK") == 2 and "GET /a" in text and "POST /b" in text and not close
+    out, close = r.feed(b"GET /c HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert b"Connection: close" in out and close
+    echo = HttpResponder("db-0", "shop", "db", 5432)
+    assert echo.feed(b"\x00\x00\x00\x08\x04\xd2\x16\x2f")[0] == b"\x00\x00\x00\x08\x04\xd2\x16\x2f"

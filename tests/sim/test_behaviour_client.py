@@ -307,10 +307,9 @@ def raw_ws(sim: SimHandle, path: str, protocols: list[str]) -> Any:
 
     import websocket
 
-    ca = tempfile.NamedTemporaryFile("wb", suffix=".crt", delete=False)
     pem = sim.ca_pem or b""
-    ca.write(pem if isinstance(pem, bytes) else pem.encode())
-    ca.close()
+    with tempfile.NamedTemporaryFile("wb", suffix=".crt", delete=False) as ca:
+        ca.write(pem if isinstance(pem, bytes) else pem.encode())
     url = sim.url.replace("https://", "wss://") + path
     ws = websocket.WebSocket(sslopt={"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": ca.name})
     try:

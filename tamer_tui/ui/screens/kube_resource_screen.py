@@ -16,6 +16,7 @@ from rich.text import Text
 from tamer_tui.core.feeds import FeedMessage
 from tamer_tui.core.kube.resources import ResourceInfo
 from tamer_tui.core.kube.rows import KubeRow, spec_for
+from tamer_tui.core.rowstore import RowStore
 from tamer_tui.ui.bindings import kb
 from tamer_tui.ui.format import age, human_bytes_iec
 from tamer_tui.ui.screens.resource_screen import ResourceScreen, sort_binding
@@ -95,6 +96,7 @@ class KubeResourceScreen(ResourceScreen):
         self.pending_select: str | None = None
         self._stale_since: dict[str, float] = {}
         super().__init__()
+        self.store = RowStore(search_text=lambda r: f"{r.namespace} {r.name} {' '.join(map(str, r.cells))}")
         if info.plural == "events":
             self.initial_sort = ("last seen", True)
 

@@ -7,11 +7,13 @@ table keeps only an ordered list of keys over a ``RowStore`` and draws the visib
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
@@ -107,7 +109,11 @@ class ResourceTable(ScrollView, Generic[R], can_focus=True):
         self._index: dict[str, int] | None = None
         self.cursor_key: str | None = None
         self._widths: list[int] = [c.min_width for c in columns]
-        self._cache: OrderedDict[tuple[Any, ...], Strip] = OrderedDict()
+        self._cache: OrderedDict[tuple[Any, ...], tuple[Any, Strip]] = OrderedDict()
+        self._styles: dict[str, Style] = {}
+        self._sort_fns: dict[str, Callable[[Any], Any]] = {}
+        self._widths_version = -1
+        self._widths_at = 0.0
         self._seen_version = -1
 
     # -- data --------------------------------------------------------------------------
@@ -124,12 +130,16 @@ class ResourceTable(ScrollView, Generic[R], can_focus=True):
         self.refresh_rows(force=True)
 
     def _sort_fn(self) -> Callable[[Any], Any] | None:
+        """The sort function of the sort column (the same object each time, so sorts stay cached)."""
         for c in self.columns:
             if c.key == self.sort_column:
                 if c.sort is not None:
                     return c.sort
-                render = c.render
-                return lambda r: _plain(render(r))
+                fn = self._sort_fns.get(c.key)
+                if fn is None:
+                    render = c.render
+                    fn = self._sort_fns[c.key] = lambda r: _plain(render(r))
+                return fn
         return None
 
     def refresh_rows(self, force: bool = False) -> None:
@@ -156,8 +166,15 @@ class ResourceTable(ScrollView, Generic[R], can_focus=True):
         return self._index.get(key)
 
     def _compute_widths(self) -> None:
-        # widths from the header and up to 1000 rows (sampled), so huge tables stay cheap
-        sample_keys = self.keys if len(self.keys) <= 1000 else self.keys[:: max(1, len(self.keys) // 1000)]
+        # widths from the header and up to 300 sampled rows, recomputed at most every 2 s for big
+        # tables (filtering and paging never pay for it)
+        now = time.monotonic()
+        if self.store.version == self._widths_version and self._widths_version >= 0:
+            return
+        if len(self.keys) > 2000 and now - self._widths_at < 2.0 and self._widths_version >= 0:
+            return
+        self._widths_version, self._widths_at = self.store.version, now
+        sample_keys = self.keys if len(self.keys) <= 300 else self.keys[:: max(1, len(self.keys) // 300)]
         rows = [self.store.rows[k] for k in sample_keys if k in self.store.rows]
         widths = []
         for col in self.columns:
@@ -261,35 +278,43 @@ class ResourceTable(ScrollView, Generic[R], can_focus=True):
         text.pad_right(max(0, total - text.cell_len))
         return Strip(text.render(self.app.console), text.cell_len)
 
+    def _style(self, spec: str | Style | None) -> Style:
+        if not spec:
+            return Style()
+        if isinstance(spec, Style):
+            return spec
+        cached = self._styles.get(spec)
+        if cached is None:
+            cached = self._styles[spec] = Style.parse(spec)
+        return cached
+
     def _row_strip(self, row: Any, is_cursor: bool) -> Strip:
+        """Segments built directly (no Text layout): a page of new rows renders in a few ms."""
         total = max(self.size.width, self.virtual_size.width)
-        cache_key = (id(row), row, is_cursor, total, tuple(self._widths))
+        cache_key = (id(row), is_cursor, total)
         cached = self._cache.get(cache_key)
-        if cached is not None:
+        if cached is not None and cached[0] is row:
             self._cache.move_to_end(cache_key)
-            return cached
-        base = Style.parse(self.row_style(row)) if self.row_style else Style()
-        text = Text(no_wrap=True, end="")
+            return cached[1]
+        base = self.rich_style + self._style(self.row_style(row) if self.row_style else None)
+        cursor = self.get_component_rich_style("resource-table--cursor") if is_cursor else None
+        segments: list[Segment] = []
+        used = 0
         for col, w in zip(self.columns, self._widths, strict=False):
             cell = col.render(row)
             if isinstance(cell, Text):
-                cell = cell.copy()
-                cell.truncate(w, overflow="ellipsis", pad=False)
-                if col.align == "right":
-                    cell.pad_left(w - cell.cell_len)
-                else:
-                    cell.pad_right(w - cell.cell_len)
-                text.append_text(cell)
-                text.append(" ")
+                style = base + self._style(cell.style) if cell.style else base
+                text = cell.plain
             else:
-                text.append(_fit(str(cell), w, col.align) + " ")
-        text.pad_right(max(0, total - text.cell_len))
-        text.stylize(base)
-        if is_cursor:
-            text.stylize(self.get_component_rich_style("resource-table--cursor"))
-        segments = list(text.render(self.app.console))
-        strip = Strip(segments, text.cell_len)
-        self._cache[cache_key] = strip
+                style, text = base, str(cell)
+            if cursor is not None:
+                style = style + cursor
+            segments.append(Segment(_fit(text, w, col.align) + " ", style))
+            used += w + 1
+        if total > used:
+            segments.append(Segment(" " * (total - used), base + cursor if cursor is not None else base))
+        strip = Strip(segments, max(total, used))
+        self._cache[cache_key] = (row, strip)
         if len(self._cache) > 2000:
             self._cache.popitem(last=False)
         return strip
@@ -298,6 +323,8 @@ class ResourceTable(ScrollView, Generic[R], can_focus=True):
         """Replace the columns (e.g. metrics columns once the cluster turns out to serve them)."""
         self.columns = columns
         self._widths = [c.min_width for c in columns]
+        self._widths_version = -1
+        self._sort_fns.clear()
         self._cache.clear()
         self.refresh_rows(force=True)
 
