@@ -137,8 +137,7 @@ class ResourceTable(ScrollView, Generic[R], can_focus=True):
                     return c.sort
                 fn = self._sort_fns.get(c.key)
                 if fn is None:
-                    render = c.render
-                    fn = self._sort_fns[c.key] = lambda r: _plain(render(r))
+                    fn = self._sort_fns[c.key] = _plain_sort(c.render)
                 return fn
         return None
 
@@ -339,6 +338,10 @@ class ResourceTable(ScrollView, Generic[R], can_focus=True):
 
     def watch_cursor_index(self) -> None:
         self.refresh()
+
+
+def _plain_sort(render: Callable[[Any], Cell]) -> Callable[[Any], str]:
+    return lambda r: _plain(render(r))
 
 
 def _plain(cell: Cell) -> str:
