@@ -1317,8 +1317,6 @@ class Controllers:
         elif prog.kind == "exit":
             crun.handle = self.loop.call_later(prog.after, self._container_exit, uid, c["name"], prog.code, instance)
         ready_delay = self.config.ready_delay
-        if c.get("readinessProbe") and prog.kind != "script":
-            ready_delay = max(ready_delay, min(float(c["readinessProbe"].get("initialDelaySeconds") or 0), 0.0) + ready_delay)
         if prog.kind in ("script", "interactive") or (prog.kind == "exit" and prog.after <= ready_delay):
             ready_delay = min(ready_delay, 0.05)
         self._schedule(uid, ready_delay, self._container_ready, uid, c["name"], instance)

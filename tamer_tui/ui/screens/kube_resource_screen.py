@@ -200,6 +200,24 @@ class KubeResourceScreen(ResourceScreen):
             await asyncio.sleep(15.0)
 
     # -- actions -----------------------------------------------------------------------------
+    _ONLY_FOR = {
+        "scale": ("deployments", "statefulsets", "replicasets"),
+        "restart": ("deployments", "statefulsets", "daemonsets"),
+        "kill": ("pods",),
+        "cordon": ("nodes",),
+        "trigger": ("cronjobs",),
+        "reveal": ("secrets",),
+    }
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that do not apply to this resource are hidden from the footer and do nothing."""
+        kinds = self._ONLY_FOR.get(action)
+        if kinds is not None:
+            return self.info.plural in kinds
+        if action == "all_namespaces":
+            return self.info.namespaced
+        return True
+
     def _row(self) -> KubeRow | None:
         row = self.table.cursor_row
         if row is None:
