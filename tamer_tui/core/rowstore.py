@@ -37,6 +37,8 @@ class Changes:
 class RowFilter:
     """The ``/`` filter: substring (case-insensitive), regex when it parses as one, ``!`` inverts.
 
+    The searched text has one field per line, so ``^`` and ``$`` anchor to a field.
+
     A plain word is a substring match; text with regex metacharacters is compiled as a
     case-insensitive regex, and falls back to a substring match when it is not a valid regex.
     """
@@ -54,7 +56,7 @@ class RowFilter:
         self._regex: re.Pattern[str] | None = None
         if raw and self._META.search(raw):
             try:
-                self._regex = re.compile(raw, re.IGNORECASE)
+                self._regex = re.compile(raw, re.IGNORECASE | re.MULTILINE)
             except re.error as exc:
                 self.error = f"not a valid regex ({exc}); matching as plain text"
         self._needle = raw.lower()
@@ -75,7 +77,8 @@ class RowStore(Generic[R]):
     def __init__(self, search_text: Callable[[R], str] | None = None) -> None:
         self.rows: dict[str, R] = {}
         self.version = 0
-        self._search_text = search_text or (lambda r: " ".join(str(v) for v in _fields(r)))
+        # one field per line: a regex's ^ and $ anchor to a field (``^web$`` matches the name web)
+        self._search_text = search_text or (lambda r: "\n".join(str(v) for v in _fields(r)))
         self._view_cache: tuple[Any, list[str]] | None = None
         self._text_cache: dict[str, tuple[R, str]] = {}
         self._sorted_cache: tuple[Any, list[str]] | None = None

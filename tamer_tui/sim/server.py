@@ -2199,6 +2199,14 @@ class SimServer:
         still = self.store.try_get(rtype, ns, info.name)
         if still is not None:
             return json_response(self.store.encoded(rtype, still), status=200)
+        if rtype.plural == "pods" and not rtype.group:
+            # a real API server deletes pods gracefully and answers with the Pod (deletionTimestamp
+            # set); clients such as the official Python client expect that object, not a Status
+            pod = copy.deepcopy(result)
+            meta = pod.setdefault("metadata", {})
+            meta.setdefault("deletionTimestamp", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+            meta.setdefault("deletionGracePeriodSeconds", int(opts.get("gracePeriodSeconds") or 0))
+            return json_response(pod, status=200)
         return json_response(success_status(rtype, result))
 
     async def _delete_collection(self, request: web.Request, rtype: ResourceType, ns: str) -> web.Response:

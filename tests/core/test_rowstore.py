@@ -87,3 +87,11 @@ def test_incremental_order_matches_full_sort(ops: list[tuple[str, int, int]], re
         got = s.view(None, key, reverse)
         want = sorted(s.rows, key=lambda k: ((s.rows[k].n, k)), reverse=reverse)
         assert got == want
+
+
+def test_regex_anchors_to_a_field() -> None:
+    """`^web$` matches the row whose name is exactly web, not one whose image mentions web."""
+    s: RowStore[Row] = RowStore()
+    s.upsert([Row("a", "web"), Row("a", "web-2"), Row("webby", "db")])
+    assert s.view(RowFilter("^web$"), lambda r: r.name) == ["a/web"]
+    assert s.view(RowFilter("^(web|db)$"), lambda r: r.name) == ["webby/db", "a/web"]
