@@ -76,6 +76,8 @@ def build_session(args: argparse.Namespace) -> Any:
         namespace=getattr(args, "namespace", None),
         all_namespaces=bool(getattr(args, "all_namespaces", False)),
         readonly=readonly,
+        readonly_contexts=frozenset(settings.kube.readonly_contexts),
+        favorite_namespaces=settings.kube.favorite_namespaces,
     )
     kube.load()
     if kube.load_error and (getattr(args, "kubeconfig", None) or getattr(args, "context", None)):

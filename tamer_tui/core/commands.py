@@ -43,6 +43,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 mutates=True),
     CommandSpec("cordon", (), "Cordon a node", "cordon node/NAME", mutates=True),
     CommandSpec("uncordon", (), "Uncordon a node", "uncordon node/NAME", mutates=True),
+    CommandSpec("drain", (), "Cordon a node and evict its pods", "drain node/NAME", mutates=True, destructive=True),
     CommandSpec("trigger", (), "Run a CronJob now", "trigger cronjob/NS/NAME", mutates=True),
     CommandSpec("suspend", (), "Suspend a CronJob", "suspend cronjob/NS/NAME", mutates=True),
     CommandSpec("unsuspend", (), "Resume a suspended CronJob", "unsuspend cronjob/NS/NAME", mutates=True),

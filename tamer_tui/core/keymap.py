@@ -173,6 +173,7 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
         ("faults", "ctrl+z", "show only faulty rows"),
         ("owner", "J", "jump to the owner (ReplicaSet of a pod, Deployment of a ReplicaSet ...)"),
         ("all_namespaces", "0", "toggle all namespaces / the current one"),
+        *[(f"namespace_{i}", str(i), f"switch to favorite/recent namespace {i}") for i in range(1, 10)],
     ])
     + _defs("kube_workloads", [
         ("scale", "s", "scale"),
@@ -184,6 +185,7 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
     + _defs("kube_nodes", [
         ("cordon", "c", "cordon"),
         ("uncordon", "u", "uncordon"),
+        ("drain", "r", "drain: cordon, then evict the pods (DaemonSet pods stay)"),
     ])
     + _defs("kube_cronjobs", [
         ("trigger", "t", "trigger a job now"),
@@ -194,6 +196,7 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
     + _defs("contexts", [
         ("switch", "enter", "switch to the context"),
         ("probe", "p", "probe again"),
+        ("import", "i", "import the selected kubeconfig found elsewhere (k3s, minikube, kind, WSL)"),
     ])
 )
 

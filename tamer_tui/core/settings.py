@@ -81,6 +81,7 @@ class KubeSettings:
 
     kubeconfig: list[str] = field(default_factory=list)
     favorite_namespaces: dict[str, list[str]] = field(default_factory=dict)
+    readonly_contexts: list[str] = field(default_factory=list)  # contexts where every mutation is refused
 
 
 @dataclass

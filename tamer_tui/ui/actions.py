@@ -57,6 +57,7 @@ cmd_reveal = _kube_only
 cmd_scale = _kube_only
 cmd_cordon = _kube_only
 cmd_uncordon = _kube_only
+cmd_drain = _kube_only
 cmd_trigger = _kube_only
 cmd_suspend = _kube_only
 cmd_unsuspend = _kube_only

@@ -247,6 +247,13 @@ class KubeNavigation:
         elif verb in ("cordon", "uncordon"):
             await kube.cordon(name, verb == "cordon", context=context)
             self.report(f"{verb}ed node {name}")
+        elif verb == "drain":
+            kube.guard("drain", context)
+            if not await self.confirm(f"Drain node {name} in {context} (cordon, then evict its pods)?", "Drain"):
+                self.report("drain cancelled")
+                return
+            evicted, skipped = await kube.drain(name, context=context)
+            self.report(f"drained {name}: {len(evicted)} pods evicted, {len(skipped)} DaemonSet pods left")
         elif verb == "trigger":
             job = await kube.cronjob_trigger(ns, name, context=context)
             self.report(f"created job {ns}/{job}")

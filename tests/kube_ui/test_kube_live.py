@@ -258,3 +258,81 @@ async def test_dashboard_is_live(sim: Any) -> None:
         await wait_for(lambda: any(n.name == node and "SchedulingDisabled" in n.status for n in app.screen.summary.nodes),
                        pilot, timeout=15)
         kubectl(sim, "uncordon", node)
+
+
+async def test_drain_evicts_but_keeps_daemonset_pods(sim: Any) -> None:
+    """`r` on a node asks, cordons it and evicts its pods; DaemonSet pods stay; uncordon afterwards."""
+    app = kube_app(sim, command="nodes")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_rows(app, pilot)
+        node = sorted(app.screen.store.rows.values(), key=lambda r: r.key)[-1]
+
+        def pods_on_node() -> list[dict[str, Any]]:
+            out = kubectl(sim, "get", "pods", "-A", "--field-selector", f"spec.nodeName={node.name}", "-o", "json")
+            return list(json.loads(out.stdout)["items"])
+
+        before = pods_on_node()
+        assert app.screen.table.select_key(node.key)
+        await pilot.press("r")
+        await wait_for(lambda: type(app.screen).__name__ == "ConfirmScreen", pilot)
+        await pilot.press("y")
+        await wait_for(lambda: app.last_result.startswith("drained"), pilot, timeout=20)
+        assert kubectl(sim, "get", "node", node.name, "-o", "jsonpath={.spec.unschedulable}").stdout == "true"
+        left = pods_on_node()
+        assert all(any(o["kind"] == "DaemonSet" for o in p["metadata"].get("ownerReferences", [])) for p in left)
+        assert len(left) < len(before) or not before
+        kubectl(sim, "uncordon", node.name)
+
+
+async def test_readonly_context_and_namespace_keys(sim: Any) -> None:
+    """A context listed as read-only refuses mutations even without --readonly; keys 1-9 switch to
+    favorite namespaces."""
+    from tamer_tui.core.kube.manager import KubeManager
+
+    app = kube_app(sim, command="deploy -n default")
+    km = KubeManager(kubeconfig=sim.kubeconfig, context=sim.context,
+                     readonly_contexts=frozenset({sim.context}), favorite_namespaces={sim.context: ["kube-system"]})
+    km.load()
+    app.session.kube = km
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_rows(app, pilot)
+        dep = sorted(app.screen.store.rows.values(), key=lambda r: r.key)[0]
+        await pilot.press("colon", *f"scale deploy/{dep.namespace}/{dep.name} 7", "enter")
+        await wait_for(lambda: "read-only context" in app.last_result, pilot)
+        await pilot.press("1")
+        await wait_for(lambda: "deployments(kube-system)" in app.screen.title_text, pilot)
+        await pilot.press("2")  # the most recent namespace after the favorite: default
+        await wait_for(lambda: "deployments(default)" in app.screen.title_text, pilot)
+
+
+async def test_found_k3s_kubeconfig_offered_and_imported(sim: Any, tmp_path: Any) -> None:
+    """A k3s kubeconfig that is not merged is listed on :ctx; `i` merges it (with a backup) and its
+    context appears, probed reachable."""
+    import shutil
+
+    from tamer_tui.sim.cluster import SimOptions
+    from tamer_tui.sim.server import start_in_thread
+
+    other = start_in_thread(SimOptions(name="found-k3s", pods=5, namespaces=1, nodes=1,
+                                       kubeconfig=str(tmp_path / "k3s.yaml")))
+    mine = tmp_path / "config"
+    shutil.copy(sim.kubeconfig, mine)
+    try:
+        app = kube_app(sim, command="ctx", kubeconfig=str(mine))
+        app.session.kube.discovery_options = {"k3s_path": tmp_path / "k3s.yaml", "home": tmp_path,
+                                              "env": {"HOME": str(tmp_path)}}
+        async with app.run_test(size=(160, 40)) as pilot:
+            await wait_for(lambda: type(app.screen).__name__ == "ContextsScreen", pilot)
+            await wait_for(lambda: any(f.kind == "k3s" and f.importable for f in getattr(app.screen, "found", [])),
+                           pilot, timeout=15)
+            index = next(i for i, f in enumerate(app.screen.found) if f.kind == "k3s")
+            from textual.widgets import DataTable
+
+            app.screen.query_one("#found-table", DataTable).move_cursor(row=index)
+            await pilot.press("i")
+            await wait_for(lambda: "found-k3s" in "".join(app.kube.contexts), pilot, timeout=15)
+            assert list(tmp_path.glob("config.bak-*"))
+            new = next(n for n in app.kube.contexts if "found-k3s" in n and "restricted" not in n)
+            await wait_for(lambda: app.kube.contexts[new].reachable is True, pilot, timeout=15)
+    finally:
+        other.stop()

@@ -56,7 +56,7 @@ def still_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimHandle]:
 
 def _loaded(n_rows: int = 1) -> Any:
     async def run_before(pilot: Any) -> None:
-        for _ in range(200):
+        for _ in range(500):
             table = getattr(pilot.app.screen, "table", None)
             if table is not None and len(table.keys) >= n_rows and getattr(pilot.app.screen, "info", None):
                 break
@@ -117,7 +117,7 @@ def test_contexts(snap_compare: Any, still_sim: SimHandle) -> None:
     async def run_before(pilot: Any) -> None:
         from textual.widgets import DataTable
 
-        for _ in range(200):
+        for _ in range(500):
             screen = pilot.app.screen
             if type(screen).__name__ == "ContextsScreen":
                 rows = [screen.query_one(DataTable).get_row_at(i) for i in range(2)]
@@ -151,7 +151,7 @@ def test_dashboard(snap_compare: Any, still_sim: SimHandle, no_metrics: None) ->
     """`:dashboard`: nodes with capacity, pods by status, degraded workloads, restarters, warnings."""
 
     async def run_before(pilot: Any) -> None:
-        for _ in range(200):
+        for _ in range(500):
             screen = pilot.app.screen
             if type(screen).__name__ == "DashboardScreen" and screen.summary.pods_total and screen.summary.nodes:
                 break

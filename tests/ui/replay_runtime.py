@@ -88,6 +88,10 @@ class ReplayRuntime(ContainerRuntime):
         top = self.data["top_web"]
         return top["Titles"], top["Processes"]
 
+    async def stats_once(self, ident: str) -> StatsSample:
+        # the table's CPU/MEM cells stay "-" in pictures (a poller tick must not race the snapshot)
+        raise NotFound("the replay has no live stats")
+
     async def stats_stream(self, ident: str) -> AsyncIterator[StatsSample]:  # type: ignore[override]
         for i in range(3):
             yield StatsSample(cpu_percent=1.5 * i, mem_usage=1_000_000 * (i + 1), mem_limit=8_000_000_000,

@@ -12,7 +12,7 @@ from tests.ui.conftest import SNAPSHOT_SIZE
 
 
 async def _rows_loaded(pilot: Any) -> None:
-    for _ in range(100):
+    for _ in range(500):
         screen = pilot.app.screen
         table = getattr(screen, "table", None)
         if table is not None and table.keys:
@@ -32,6 +32,10 @@ def test_containers_filtered(snap_compare: Any, replay_app: Any) -> None:
     async def run_before(pilot: Any) -> None:
         await _rows_loaded(pilot)
         await pilot.press("slash", *"^(web|db)$", "enter")
+        for _ in range(100):
+            if "</^(web|db)$>" in pilot.app.screen.title_text:
+                break
+            await pilot.pause(0.02)
         await pilot.pause(0.2)
 
     assert snap_compare(replay_app(), terminal_size=SNAPSHOT_SIZE, run_before=run_before)
@@ -124,6 +128,10 @@ def test_command_bar(snap_compare: Any, replay_app: Any) -> None:
     async def run_before(pilot: Any) -> None:
         await _rows_loaded(pilot)
         await pilot.press("colon", "i", "m")
+        for _ in range(100):
+            if pilot.app.screen.query_one("CommandBar").value == "im":
+                break
+            await pilot.pause(0.02)
         await pilot.pause(0.3)
 
     assert snap_compare(replay_app(), terminal_size=SNAPSHOT_SIZE, run_before=run_before)

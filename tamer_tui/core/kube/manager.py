@@ -78,6 +78,7 @@ class KubeManager:
         all_namespaces: bool = False,
         readonly: bool = False,
         readonly_contexts: frozenset[str] = frozenset(),
+        favorite_namespaces: dict[str, list[str]] | None = None,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.readonly = readonly
@@ -91,6 +92,9 @@ class KubeManager:
         self.readonly_contexts = readonly_contexts
         self.namespace: str | None = None
         self._client_lock = asyncio.Lock()
+        self.discovery_options: dict[str, Any] = {}  # passed to clusters.find_kubeconfigs (tests point paths)
+        self.favorites: dict[str, list[str]] = {k: list(v) for k, v in (favorite_namespaces or {}).items()}
+        self.recent: dict[str, list[str]] = {}
 
     # -- loading -------------------------------------------------------------------------------
     def load(self) -> None:
@@ -144,6 +148,21 @@ class KubeManager:
     def set_namespace(self, namespace: str | None) -> None:
         self.all_namespaces = namespace is None
         self.namespace = namespace
+        if namespace:
+            recent = self.recent.setdefault(self.current, [])
+            if namespace in recent:
+                recent.remove(namespace)
+            recent.insert(0, namespace)
+            del recent[9:]
+
+    def namespace_shortcuts(self, context: str | None = None) -> list[str]:
+        """Namespaces for the keys 1-9 (k9s style): the configured favorites, then recently used ones."""
+        name = context or self.current
+        out: list[str] = []
+        for ns in [*self.favorites.get(name, []), *self.recent.get(name, [])]:
+            if ns not in out:
+                out.append(ns)
+        return out[:9]
 
     def guard(self, action: str, context: str | None = None) -> None:
         name = context or self.current
@@ -204,6 +223,46 @@ class KubeManager:
             state.error = str(exc)
         state.checked_at = time.time()
         return state
+
+    # -- kubeconfigs found elsewhere ----------------------------------------------------------
+    async def discover_unmerged(self, list_containers: Any = ()) -> Any:
+        """k3s, minikube, kind and WSL kubeconfigs that are not merged into the loaded one."""
+        from tamer_tui.core.kube.clusters import discover
+        from tamer_tui.core.kube.kubeconfig import load_kubeconfig
+
+        loaded = await asyncio.to_thread(load_kubeconfig, self.kubeconfig)
+        return await discover(loaded, list_containers, **self.discovery_options)
+
+    async def import_found(self, found: Any) -> Any:
+        """Merge a found kubeconfig into the first kubeconfig file (backup first, clashes renamed)."""
+        import os
+
+        from tamer_tui.core.kube.kubeconfig_import import default_dest, import_kubeconfigs, source_from_found
+
+        self.guard("import kubeconfig")
+        first = (self.kubeconfig or "").split(os.pathsep)[0] if self.kubeconfig else None
+        dest = first or str(default_dest())
+        result = await asyncio.to_thread(import_kubeconfigs, [source_from_found(found)], dest, rename=True)
+        self.reload()
+        return result
+
+    def reload(self) -> None:
+        """Re-read the kubeconfig, adding new contexts (existing ones keep their clients and caches)."""
+        try:
+            contexts, _current = list_contexts(self.kubeconfig)
+        except TamerError as exc:
+            self.load_error = str(exc)
+            return
+        for c in contexts:
+            name = str(c.get("name", ""))
+            if name not in self.contexts:
+                ctx = c.get("context") or {}
+                self.contexts[name] = ContextState(name=name, cluster=str(ctx.get("cluster", "")),
+                                                   namespace=str(ctx.get("namespace") or "default"),
+                                                   user=str(ctx.get("user", "")), readonly=name in self.readonly_contexts)
+        if not self.current and self.contexts:
+            self.current = next(iter(self.contexts))
+            self._reset_namespace()
 
     async def close(self) -> None:
         for inf in list(self.registry.informers.values()):
@@ -281,6 +340,37 @@ class KubeManager:
         assert info is not None
         await self.patch(info, "", name, {"spec": {"unschedulable": unschedulable}},
                          action="cordon" if unschedulable else "uncordon", context=context)
+
+    async def drain(self, node: str, context: str | None = None) -> tuple[list[str], list[str]]:
+        """kubectl drain: cordon, then evict every pod on the node except DaemonSet and mirror pods
+        (eviction API; plain delete where the server has no eviction subresource).
+        Returns (evicted, skipped) as ``ns/name`` lists."""
+        self.guard("drain", context)
+        await self.cordon(node, True, context)
+        client = await self.client(context)
+        raw = await client.get("/api/v1/pods", {"fieldSelector": f"spec.nodeName={node}"}, what=f"pods on {node}")
+        evicted: list[str] = []
+        skipped: list[str] = []
+        pods_info = builtin("pods")
+        assert pods_info is not None
+        for pod in json.loads(raw).get("items", []):
+            meta = pod.get("metadata") or {}
+            ns, name = meta.get("namespace", ""), meta.get("name", "")
+            owners = [o.get("kind") for o in meta.get("ownerReferences") or []]
+            if "DaemonSet" in owners or "kubernetes.io/config.mirror" in (meta.get("annotations") or {}):
+                skipped.append(f"{ns}/{name}")
+                continue
+            body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": ns}}
+            try:
+                await client.request("POST", pods_info.path(ns, name, "eviction"), body=json.dumps(body).encode(),
+                                     what=f"evict {ns}/{name}")
+            except (NotFound, InvalidInput):
+                try:
+                    await client.request("DELETE", pods_info.path(ns, name), what=f"delete {ns}/{name}")
+                except NotFound:
+                    pass
+            evicted.append(f"{ns}/{name}")
+        return evicted, skipped
 
     async def cronjob_suspend(self, namespace: str, name: str, suspend: bool, context: str | None = None) -> None:
         info = builtin("cronjobs")

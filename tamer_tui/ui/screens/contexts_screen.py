@@ -7,7 +7,7 @@ the list is usable (and switching works) while probes are still out.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.screen import Screen
@@ -30,6 +30,7 @@ class ContextsScreen(Screen[None]):
         kb("app.back", "app.pop_screen", "Back"),
         kb("contexts.switch", "switch", "Switch"),
         kb("contexts.probe", "probe", "Probe"),
+        kb("contexts.import", "import_found", "Import found"),
     ]
 
     def __init__(self, probe_timeout: float = 3.0) -> None:
@@ -44,6 +45,9 @@ class ContextsScreen(Screen[None]):
         yield HeaderBar()
         table: DataTable[str] = DataTable(id="contexts-table", cursor_type="row")
         yield table
+        found: DataTable[str] = DataTable(id="found-table", cursor_type="row")
+        found.border_title = "kubeconfigs found elsewhere, not merged (i imports)"
+        yield found
         yield Static("", id="status-line")
         yield Footer()
 
@@ -62,6 +66,57 @@ class ContextsScreen(Screen[None]):
             self.query_one("#status-line", Static).update(kube.load_error)
         table.focus()
         self.action_probe()
+        found = self.query_one("#found-table", DataTable)
+        for col in ("KIND", "FILE", "CONTEXTS", "STATE"):
+            found.add_column(col, key=col)
+        self.found: list[Any] = []
+        self.run_worker(self._discover(), group="discover", exclusive=True)
+
+    async def _discover(self) -> None:
+        """Look for k3s, minikube, kind and WSL kubeconfigs (off the loop, bounded by timeouts)."""
+        from tamer_tui.core.errors import TamerError
+
+        runtimes = [s.runtime.list_containers for s in self.tamer.session.manager.states.values() if s.reachable]
+        try:
+            discovery = await self.tamer.kube.discover_unmerged(runtimes)
+        except TamerError as exc:
+            self.query_one("#status-line", Static).update(f"discovery failed: {exc}")
+            return
+        found = self.query_one("#found-table", DataTable)
+        found.clear()
+        self.found = discovery.importable + [f for f in discovery.found if f.error]
+        for f in self.found:
+            state = f.error or f"not merged: {', '.join(f.unmerged)}"
+            found.add_row(f.kind, f.path or f.origin, ", ".join(f.contexts) or "-", state[:70])
+        found.border_title = f"kubeconfigs found elsewhere, not merged[{len(discovery.importable)}] (i imports)"
+
+    async def _import(self, index: int) -> None:
+        from tamer_tui.core.errors import TamerError
+
+        f = self.found[index]
+        try:
+            result = await self.tamer.kube.import_found(f)
+        except TamerError as exc:
+            self.tamer.report(str(exc), "error")
+            return
+        table = self.query_one("#contexts-table", DataTable)
+        for name, state in self.tamer.kube.contexts.items():
+            if name not in table.rows:
+                table.add_row(*self._cells(state), key=name)
+                self.run_worker(self._probe(name), group=f"probe-{name}", exclusive=True)
+        self.tamer.report(f"imported {', '.join(result.added + result.renamed) or 'nothing new'} into {result.dest}"
+                          + (f" (backup {result.backup})" if result.backup else ""))
+        await self._discover()
+
+    def action_import_found(self) -> None:
+        found = self.query_one("#found-table", DataTable)
+        if not getattr(self, "found", None):
+            self.tamer.report("no kubeconfig to import", "warning")
+            return
+        if self.found[found.cursor_row].error:
+            self.tamer.report(self.found[found.cursor_row].error, "error")
+            return
+        self.run_worker(self._import(found.cursor_row), group="import")
 
     def _cells(self, s: ContextState) -> list[str]:
         current = "*" if s.name == self.tamer.kube.current else " "

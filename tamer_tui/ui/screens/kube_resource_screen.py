@@ -70,11 +70,13 @@ class KubeResourceScreen(ResourceScreen):
         kb("kube.owner", "owner", "Owner"),
         kb("kube.faults", "toggle_faults", "Faults"),
         kb("kube.all_namespaces", "all_namespaces", "All ns"),
+        *[kb(f"kube.namespace_{i}", f"favorite_namespace({i})", f"ns {i}", show=False) for i in range(1, 10)],
         kb("kube_workloads.scale", "scale", "Scale"),
         kb("kube_workloads.restart", "restart", "Restart"),
         kb("kube_pods.kill", "kill", "Kill"),
         kb("kube_nodes.cordon", "cordon(True)", "Cordon"),
         kb("kube_nodes.uncordon", "cordon(False)", "Uncordon"),
+        kb("kube_nodes.drain", "drain", "Drain"),
         kb("kube_cronjobs.trigger", "trigger", "Trigger"),
         kb("kube_secrets.reveal", "reveal", "Reveal"),
         sort_binding("table.sort_name", "name"),
@@ -205,6 +207,7 @@ class KubeResourceScreen(ResourceScreen):
         "restart": ("deployments", "statefulsets", "daemonsets"),
         "kill": ("pods",),
         "cordon": ("nodes",),
+        "drain": ("nodes",),
         "trigger": ("cronjobs",),
         "reveal": ("secrets",),
     }
@@ -263,6 +266,10 @@ class KubeResourceScreen(ResourceScreen):
         if self.info.plural == "nodes":
             self.action_run("cordon" if on else "uncordon")
 
+    def action_drain(self) -> None:
+        if self.info.plural == "nodes":
+            self.action_run("drain")
+
     def action_trigger(self) -> None:
         if self.info.plural == "cronjobs":
             self.action_run("trigger")
@@ -276,6 +283,18 @@ class KubeResourceScreen(ResourceScreen):
         self.store.predicate = (lambda r: r.faulty) if self.faults_only else None
         self.table.refresh_rows(force=True)
         self._update_title()
+
+    def action_favorite_namespace(self, index: int) -> None:
+        """Keys 1-9: the favorite (settings kube.favorite_namespaces) or recently used namespaces."""
+        if not self.info.namespaced:
+            return
+        names = self.tamer.kube.namespace_shortcuts(self.context)
+        if index > len(names):
+            self.set_status(f"no namespace on key {index} (favorites/recent: {', '.join(names) or 'none'})", "warning")
+            return
+        self.tamer.kube.set_namespace(names[index - 1])
+        self.tamer.kube_navigate(self.info, names[index - 1], self.label_selector, context=self.context,
+                                 field_selector=self.field_selector)
 
     def action_all_namespaces(self) -> None:
         if self.info.namespaced:
