@@ -172,11 +172,11 @@ class KubeResourceScreen(ResourceScreen):
 
     def _flush(self) -> None:
         super()._flush()
-        if self.pending_select and self.table.select_key(self.pending_select):
+        if self.pending_select and self._alive() and self.table.select_key(self.pending_select):
             self.pending_select = None
 
     def _tick(self) -> None:
-        if self.app.screen is self:
+        if self.app.screen is self and self._alive():
             self.table.tick()
 
     async def _poll_metrics(self) -> None:

@@ -14,6 +14,7 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -101,6 +102,8 @@ class ResourceScreen(Screen[None]):
             self.apply(msg)
 
     def apply(self, msg: FeedMessage) -> None:
+        if not self._alive():
+            return
         changed = False
         if isinstance(msg, Snapshot):
             changed = bool(self.store.replace_source(msg.source, msg.rows))
@@ -134,8 +137,18 @@ class ResourceScreen(Screen[None]):
 
     def _flush(self) -> None:
         self._flush_pending = False
+        if not self._alive():
+            return
         self.table.refresh_rows()
         self._update_title()
+
+    def _alive(self) -> bool:
+        """False once the screen was dropped (a timer or feed message may still arrive after that)."""
+        try:
+            self.query_one("#table", ResourceTable)
+        except NoMatches:
+            return False
+        return True
 
     def _update_title(self) -> None:
         table = self.table
