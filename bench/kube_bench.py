@@ -8,7 +8,8 @@ Per pod count:
   ratio             populated_s / kubectl_s (target <= 1.5 at 10k)
   rss_mb            resident memory of the Tamer process once populated (target < 500 MB at 50k)
   noop_key_ms       what one unbound key costs through Textual's test driver (included in the next two)
-  filter_key_ms     worst time to answer one keypress of `/` filtering over all rows (target < 100 ms)
+  filter_first_key_ms / filter_key_ms  the first keypress of `/` filtering over all rows, and the worst
+                    of the following ones (target < 100 ms)
   page_key_ms       worst time to answer page-down (target < 100 ms)
   idle_cpu_pct      CPU of the Tamer process over --idle seconds with nothing changing (target < 2 % at 10k;
                     the simulator runs with --no-controllers unless --controllers is given)
@@ -110,13 +111,14 @@ async def measure(kubeconfig: str, context: str, total: int, idle: float, events
             await pilot.press("f12")  # bound to nothing: what one key costs through the test driver
             base.append(time.perf_counter() - t)
         result["noop_key_ms"] = round(sorted(base)[2] * 1000, 1)
-        worst = 0.0
+        times = []
         await pilot.press("slash")
         for ch in "dashboard":
             t = time.perf_counter()
             await pilot.press(ch)
-            worst = max(worst, time.perf_counter() - t)
-        result["filter_key_ms"] = round(worst * 1000, 1)
+            times.append(time.perf_counter() - t)
+        result["filter_first_key_ms"] = round(times[0] * 1000, 1)
+        result["filter_key_ms"] = round(max(times[1:]) * 1000, 1)
         await pilot.press("escape")
         worst = 0.0
         for _ in range(10):

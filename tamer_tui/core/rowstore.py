@@ -61,6 +61,15 @@ class RowFilter:
                 self.error = f"not a valid regex ({exc}); matching as plain text"
         self._needle = raw.lower()
 
+    @property
+    def plain(self) -> bool:
+        """A substring filter (no regex): the fast path."""
+        return self._regex is None
+
+    @property
+    def needle(self) -> str:
+        return self._needle
+
     def __bool__(self) -> bool:
         return bool(self.pattern)
 
@@ -74,14 +83,18 @@ class RowFilter:
 class RowStore(Generic[R]):
     """Rows by key; ``version`` increases on every effective change."""
 
-    def __init__(self, search_text: Callable[[R], str] | None = None) -> None:
+    def __init__(self, search_text: Callable[[R], str] | None = None, *, precomputed: bool = False) -> None:
+        """``search_text`` gives the text ``/`` searches; ``precomputed``: it is already lower-case and
+        stored on the row (a plain attribute read), so it is not cached again."""
         self.rows: dict[str, R] = {}
         self.version = 0
         # one field per line: a regex's ^ and $ anchor to a field (``^web$`` matches the name web)
         self._search_text = search_text or (lambda r: "\n".join(str(v) for v in _fields(r)))
         self._view_cache: tuple[Any, list[str]] | None = None
         self._text_cache: dict[str, tuple[R, str]] = {}
+        self._precomputed = precomputed
         self._sorted_cache: tuple[Any, list[str]] | None = None
+        self._texts_cache: tuple[Any, list[str]] | None = None
         self._dirty: set[str] = set()  # keys changed since the sorted order was last brought up to date
         self._sort_token: Any = None
         self._decorated: list[tuple[Any, str]] = []  # ascending (sort key, row key)
@@ -134,12 +147,26 @@ class RowStore(Generic[R]):
             self.version += 1
         return Changes(removed=removed)
 
+    def _aligned_texts(self, sort_token: Any, ordered: list[str]) -> list[str]:
+        """Lower-cased search texts in ``ordered``'s order, cached with it (typing a filter over 50k
+        rows then costs one pass of ``in`` over a list of strings)."""
+        if self._texts_cache is not None and self._texts_cache[0] == sort_token:
+            return self._texts_cache[1]
+        rows = self.rows
+        if self._precomputed:
+            get = self._search_text
+            texts = [get(rows[k]) for k in ordered]
+        else:
+            texts = [self.search_text(k, rows[k]) for k in ordered]
+        self._texts_cache = (sort_token, texts)
+        return texts
+
     def search_text(self, key: str, row: R) -> str:
-        """The text the ``/`` filter searches, cached per row object."""
+        """The (lower-cased) text the ``/`` filter searches, cached per row object."""
         hit = self._text_cache.get(key)
         if hit is not None and hit[0] is row:
             return hit[1]
-        text = self._search_text(row)
+        text = self._search_text(row).lower()
         self._text_cache[key] = (row, text)
         if len(self._text_cache) > 2 * len(self.rows) + 1000:
             self._text_cache = {k: v for k, v in self._text_cache.items() if k in self.rows}
@@ -201,9 +228,13 @@ class RowStore(Generic[R]):
             ordered = self._ordered(sort_key, reverse)
             self._sorted_cache = (sort_token, ordered)
         if row_filter:
-            rows = self.rows
-            search = self.search_text
-            keys = [k for k in ordered if row_filter.matches(search(k, rows[k]))]
+            texts = self._aligned_texts(sort_token, ordered)
+            if row_filter.plain:
+                needle = row_filter.needle
+                keys = [k for k, t in zip(ordered, texts, strict=True) if (needle in t) != row_filter.invert]
+            else:
+                match = row_filter.matches
+                keys = [k for k, t in zip(ordered, texts, strict=True) if match(t)]
         else:
             keys = ordered
         self._view_cache = (token, keys)

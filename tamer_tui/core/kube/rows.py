@@ -344,6 +344,7 @@ class KubeRow:
     node: str = ""
     labels: tuple[tuple[str, str], ...] = ()
     resource_version: str = ""
+    search: str = ""  # what the / filter searches: namespace, name and cells, one per line, lower-case
 
     @property
     def key(self) -> str:
@@ -404,6 +405,7 @@ def _common(ctx: str, resource: str, meta: Meta, cells: tuple[Cell, ...], faulty
         node=node,
         labels=tuple(sorted((meta.labels or {}).items())),
         resource_version=meta.resourceVersion,
+        search="\n".join((meta.namespace, meta.name, *map(str, cells))).lower(),
     )
 
 

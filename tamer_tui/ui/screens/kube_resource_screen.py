@@ -98,7 +98,7 @@ class KubeResourceScreen(ResourceScreen):
         self.pending_select: str | None = None
         self._stale_since: dict[str, float] = {}
         super().__init__()
-        self.store = RowStore(search_text=lambda r: "\n".join((r.namespace, r.name, *map(str, r.cells))))
+        self.store = RowStore(search_text=lambda r: r.search, precomputed=True)  # computed when decoded
         if info.plural == "events":
             self.initial_sort = ("last seen", True)
 
