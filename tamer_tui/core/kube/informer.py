@@ -10,8 +10,8 @@ the informer stops when its last subscriber leaves. Nothing here polls.
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextlib
+import gc
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field

@@ -18,6 +18,7 @@ from typing import Any
 from tamer_tui.core.errors import InvalidInput, NotFound, ReadOnlyMode, TamerError
 from tamer_tui.core.feeds import FeedMessage
 from tamer_tui.core.kube.client import ClientConfig, KubeClient, load_client_config
+from tamer_tui.core.kube.flavor import classify
 from tamer_tui.core.kube.informer import InformerRegistry
 from tamer_tui.core.kube.resources import BUILTIN, ResourceCatalog, ResourceInfo, builtin, discover
 
@@ -49,22 +50,6 @@ def list_contexts(kubeconfig: str | None) -> tuple[list[dict[str, Any]], str]:
     except Exception as exc:  # noqa: BLE001 - ConfigException, YAML errors, missing file
         raise InvalidInput(f"kubeconfig: {exc}") from None
     return list(contexts or []), str((current or {}).get("name") or "")
-
-
-def flavor_of(version: dict[str, Any], nodes: list[str]) -> str:
-    git = str(version.get("gitVersion", ""))
-    if "+k3s" in git:
-        return "k3s"
-    if "-eks-" in git:
-        return "eks"
-    if "-gke." in git:
-        return "gke"
-    names = " ".join(nodes)
-    if "kind-control-plane" in names or "-control-plane" in names and "kind" in names:
-        return "kind"
-    if "minikube" in names:
-        return "minikube"
-    return "k8s"
 
 
 class KubeManager:
@@ -205,14 +190,15 @@ class KubeManager:
             client = await asyncio.wait_for(self.client(name), timeout)
             version = await asyncio.wait_for(client.version(timeout=timeout), timeout)
             state.version = str(version.get("gitVersion", ""))
-            nodes: list[str] = []
+            nodes: list[dict[str, Any]] = []
             try:
                 raw = await asyncio.wait_for(client.get("/api/v1/nodes", {"limit": 500}, what="nodes"), timeout)
-                nodes = [i["metadata"]["name"] for i in json.loads(raw).get("items", [])]
+                nodes = [{"name": i["metadata"]["name"], "labels": i["metadata"].get("labels") or {}}
+                         for i in json.loads(raw).get("items", [])]
                 state.node_count = len(nodes)
             except (TamerError, TimeoutError):
                 state.node_count = -1
-            state.flavor = flavor_of(version, nodes)
+            state.flavor = classify(version, nodes).name  # server version, node names and labels
             state.reachable = True
             state.error = ""
         except TimeoutError:

@@ -22,7 +22,9 @@ class PromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt-dialog", classes="dialog"):
             yield Label(self.prompt)
-            yield Input(value=self.value, id="prompt-input")
+            prompt = Input(value=self.value, id="prompt-input")
+            prompt.cursor_blink = False  # a steady cursor (and stable pictures in snapshot tests)
+            yield prompt
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

@@ -45,6 +45,7 @@ class CommandBar(Input):
 
     def __init__(self) -> None:
         super().__init__(id="command-bar", suggester=SuggestFromList(_suggestions(), case_sensitive=False))
+        self.cursor_blink = False  # a steady cursor (and stable pictures in snapshot tests)
         self.mode = "command"
 
     def open(self, mode: str, value: str = "") -> None:
