@@ -204,7 +204,47 @@ class KubeNavigation:
         kube = self.kube
         obj = await kube.get_object(info, ns, name, context)
         events = await kube.events_for(obj.get("kind", info.kind), ns, name, context)
-        self.show_text(f"describe {info.kind.lower()} {ns + '/' if ns else ''}{name}", describe(obj, events))
+        text = describe(obj, events)
+        if info.plural == "nodes":
+            text = await self._node_usage_section(context, obj) + text
+        self.show_text(f"describe {info.kind.lower()} {ns + '/' if ns else ''}{name}", text)
+
+    async def _node_usage_section(self: TamerApp, context: str, node: dict[str, Any]) -> str:  # type: ignore[misc]
+        """Capacity vs allocatable vs used (metrics.k8s.io) vs requested by the node's pods."""
+        from tamer_tui.core.kube.metrics import node_usage
+        from tamer_tui.core.kube.rows import quantity
+        from tamer_tui.ui.format import human_bytes_iec
+
+        kube = self.kube
+        name = node["metadata"]["name"]
+        status = node.get("status") or {}
+        client = await kube.client(context)
+        try:
+            usage = (await node_usage(client) or {}).get(name)
+        except TamerError:
+            usage = None
+        pods_raw = await client.get("/api/v1/pods", {"fieldSelector": f"spec.nodeName={name}"}, what="pods on node")
+        pods = [p for p in json.loads(pods_raw).get("items", [])
+                if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+        req_cpu = sum(quantity(((c.get("resources") or {}).get("requests") or {}).get("cpu"))
+                      for p in pods for c in (p.get("spec") or {}).get("containers") or [])
+        req_mem = sum(quantity(((c.get("resources") or {}).get("requests") or {}).get("memory"))
+                      for p in pods for c in (p.get("spec") or {}).get("containers") or [])
+        alloc = status.get("allocatable") or {}
+        cap = status.get("capacity") or {}
+        a_cpu, a_mem = quantity(alloc.get("cpu")), quantity(alloc.get("memory"))
+
+        def pct(v: float, total: float) -> str:
+            return f"{100 * v / total:.0f}%" if total else "-"
+
+        lines = ["Resources (capacity / allocatable / requested by pods / used now):",
+                 f"  cpu     {quantity(cap.get('cpu')):.2f} / {a_cpu:.2f} / {req_cpu:.2f} ({pct(req_cpu, a_cpu)}) / "
+                 + (f"{usage.cpu:.2f} ({pct(usage.cpu, a_cpu)})" if usage else "n/a (no metrics.k8s.io)"),
+                 f"  memory  {human_bytes_iec(quantity(cap.get('memory')))} / {human_bytes_iec(a_mem)} / "
+                 f"{human_bytes_iec(req_mem)} ({pct(req_mem, a_mem)}) / "
+                 + (f"{human_bytes_iec(usage.memory)} ({pct(usage.memory, a_mem)})" if usage else "n/a"),
+                 f"  pods    {len(pods)} running on the node (enter on the node lists them)", "", ""]
+        return "\n".join(lines)
 
     async def kube_action(self: TamerApp, verb: str, args: tuple[str, ...]) -> None:  # type: ignore[misc]
         """Command-mode actions on Kubernetes targets (called from actions.cmd_*)."""

@@ -336,3 +336,18 @@ async def test_found_k3s_kubeconfig_offered_and_imported(sim: Any, tmp_path: Any
             await wait_for(lambda: app.kube.contexts[new].reachable is True, pilot, timeout=15)
     finally:
         other.stop()
+
+
+async def test_node_describe_has_capacity_and_usage(sim: Any) -> None:
+    """`d` on a node: capacity / allocatable / requested / used (metrics.k8s.io), conditions, taints."""
+    app = kube_app(sim, command="nodes")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_rows(app, pilot)
+        node = sorted(app.screen.store.rows.values(), key=lambda r: r.key)[0]
+        assert app.screen.table.select_key(node.key)
+        await pilot.press("d")
+        await wait_for(lambda: type(app.screen).__name__ == "TextScreen", pilot, timeout=15)
+        text = app.screen.text
+        assert "Resources (capacity / allocatable / requested by pods / used now):" in text
+        assert "n/a (no metrics" not in text  # the simulator serves metrics.k8s.io
+        assert "Conditions:" in text and "Taints:" in text and "Allocatable:" in text

@@ -160,3 +160,20 @@ def test_dashboard(snap_compare: Any, still_sim: SimHandle, no_metrics: None) ->
 
     app = kube_app(still_sim, command="dashboard")
     assert snap_compare(app, terminal_size=(150, 44), run_before=run_before)
+
+
+def test_events(snap_compare: Any, still_sim: SimHandle) -> None:
+    """`:events -A`: TYPE REASON OBJECT COUNT MESSAGE LAST SEEN, newest first, warnings highlighted.
+    The CronJob's events are filtered out with `/!cleanup`: their times follow the wall clock."""
+
+    async def run_before(pilot: Any) -> None:
+        await _loaded(5)(pilot)
+        await pilot.press("slash", *"!cleanup", "enter")
+        for _ in range(100):
+            if "cleanup" in pilot.app.screen.title_text:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause(0.3)
+
+    app = kube_app(still_sim, command="events -A")
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

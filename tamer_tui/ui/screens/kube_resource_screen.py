@@ -110,8 +110,11 @@ class KubeResourceScreen(ResourceScreen):
         cols: list[Column[Any]] = []
         if self.info.namespaced and self.namespace is None:
             cols.append(Column("namespace", "NAMESPACE", lambda r: r.namespace, min_width=9, max_width=30))
-        cols.append(Column("name", "NAME", lambda r: r.name, min_width=12, max_width=60))
         titles = spec_for(self.info.plural).columns
+        if self.info.plural == "events":
+            # like kubectl get events: LAST SEEN TYPE REASON OBJECT COUNT MESSAGE (event names are noise)
+            return cols + [_cell(titles[i], i) for i in (5, 0, 1, 2, 3, 4)]
+        cols.append(Column("name", "NAME", lambda r: r.name, min_width=12, max_width=60))
         if self.info.plural == "pods":
             # READY STATUS RESTARTS [CPU MEM %CPU/R %CPU/L %MEM/R %MEM/L] IP NODE; requests/limits feed the %
             for i in (0, 1, 2):
