@@ -181,6 +181,7 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
     ])
     + _defs("kube_pods", [
         ("kill", "ctrl+k", "kill (delete with grace period 0)"),
+        ("node", "o", "jump to the pod's node"),
     ])
     + _defs("kube_nodes", [
         ("cordon", "c", "cordon"),

@@ -182,6 +182,15 @@ class KubeNavigation:
         if screen.is_mounted and screen.table.select_key(key):
             screen.pending_select = None
 
+    def kube_jump_to_node(self: TamerApp, context: str, node: str) -> None:  # type: ignore[misc]
+        nodes = builtin("nodes")
+        assert nodes is not None
+        key = f"{context}//{node}"
+        screen = self.kube_navigate(nodes, None, context=context)
+        screen.pending_select = key
+        if screen.is_mounted and screen.table.select_key(key):
+            screen.pending_select = None
+
     # -- targets and actions -------------------------------------------------------------------
     async def resolve_kube_target(self: TamerApp, text: str) -> tuple[str, ResourceInfo, str, str]:  # type: ignore[misc]
         """``pod/ns/name``, ``deploy/name`` (current namespace), ``node/name``, ``ctx:pod/ns/name``."""

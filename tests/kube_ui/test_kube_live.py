@@ -207,7 +207,7 @@ async def test_describe_has_events(sim: Any) -> None:
 
 async def test_metrics_columns_faults_and_owner(sim: Any) -> None:
     """Pods get CPU/MEM/%CPU/R columns from metrics.k8s.io; ctrl+z shows only faulty pods; J jumps
-    from a pod to its ReplicaSet with the row selected."""
+    from a pod to its ReplicaSet with the row selected; `o` jumps to the pod's node."""
     app = kube_app(sim, command="pods -A")
     async with app.run_test(size=(200, 40)) as pilot:
         await wait_rows(app, pilot)
@@ -228,6 +228,12 @@ async def test_metrics_columns_faults_and_owner(sim: Any) -> None:
         rs_name = pod.owner.split("/", 1)[1]
         await wait_for(lambda: "replicasets" in app.screen.title_text and app.screen.table.cursor_row is not None
                        and app.screen.table.cursor_row.name == rs_name, pilot, timeout=15)
+        await pilot.press("escape")
+        await wait_for(lambda: "pods(all)" in app.screen.title_text, pilot)
+        assert app.screen.table.select_key(pod.key)
+        await pilot.press("o")
+        await wait_for(lambda: "nodes(cluster)" in app.screen.title_text and app.screen.table.cursor_row is not None
+                       and app.screen.table.cursor_row.name == pod.node, pilot, timeout=15)
 
 
 async def test_events_newest_first(sim: Any) -> None:

@@ -74,6 +74,7 @@ class KubeResourceScreen(ResourceScreen):
         kb("kube_workloads.scale", "scale", "Scale"),
         kb("kube_workloads.restart", "restart", "Restart"),
         kb("kube_pods.kill", "kill", "Kill"),
+        kb("kube_pods.node", "node", "Node"),
         kb("kube_nodes.cordon", "cordon(True)", "Cordon"),
         kb("kube_nodes.uncordon", "cordon(False)", "Uncordon"),
         kb("kube_nodes.drain", "drain", "Drain"),
@@ -209,6 +210,7 @@ class KubeResourceScreen(ResourceScreen):
         "scale": ("deployments", "statefulsets", "replicasets"),
         "restart": ("deployments", "statefulsets", "daemonsets"),
         "kill": ("pods",),
+        "node": ("pods",),
         "cordon": ("nodes",),
         "drain": ("nodes",),
         "trigger": ("cronjobs",),
@@ -256,6 +258,15 @@ class KubeResourceScreen(ResourceScreen):
     def action_kill(self) -> None:
         if self.info.plural == "pods":
             self.action_run("kill")
+
+    def action_node(self) -> None:
+        row = self._row()
+        if row is None:
+            return
+        if not row.node:
+            self.set_status(f"{row.name} is not scheduled on a node", "warning")
+            return
+        self.tamer.kube_jump_to_node(self.context, row.node)
 
     def action_scale(self) -> None:
         if self.info.plural in ("deployments", "statefulsets", "replicasets"):
