@@ -47,6 +47,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("trigger", (), "Run a CronJob now", "trigger cronjob/NS/NAME", mutates=True),
     CommandSpec("suspend", (), "Suspend a CronJob", "suspend cronjob/NS/NAME", mutates=True),
     CommandSpec("unsuspend", (), "Resume a suspended CronJob", "unsuspend cronjob/NS/NAME", mutates=True),
+    CommandSpec("logs", ("log",), "Follow the logs of a pod's container or a container",
+                "logs pod/NS/NAME[/CONTAINER] | logs container/[RUNTIME:]NAME [--tail=N]"),
     CommandSpec("top", (), "Processes of a container", "top container/NAME"),
     CommandSpec("stats", (), "Live CPU/memory/net/IO of a container", "stats container/NAME"),
     CommandSpec("env", (), "Environment of a container", "env container/NAME"),

@@ -26,6 +26,7 @@ SCOPE_PARENTS: dict[str, tuple[str, ...]] = {
     "app": (),
     "table": ("app",),
     "detail": ("app",),
+    "logs": ("app",),
     "containers": ("table", "app"),
     "images": ("table", "app"),
     "networks": ("table", "app"),
@@ -43,6 +44,7 @@ SCOPE_TITLES: dict[str, str] = {
     "app": "Everywhere",
     "table": "Every list",
     "detail": "Describe / YAML views",
+    "logs": "Log views",
     "containers": "Containers",
     "images": "Images",
     "networks": "Networks",
@@ -124,6 +126,10 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
         ("copy", "c", "copy the whole text"),
         ("format", "J", "switch between YAML and JSON"),
     ])
+    + _defs("logs", [
+        ("follow", "s", "toggle autoscroll (follow)"),
+        ("clear", "ctrl+l", "clear the buffer"),
+    ])
     + _defs("containers", [
         ("open", "enter", "open the container (inspect)"),
         ("describe", "d", "describe (inspect)"),
@@ -135,6 +141,7 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
         ("stats", "t", "live stats (CPU, memory, net, I/O)"),
         ("top", "T", "processes (top)"),
         ("env", "e", "environment"),
+        ("logs", "l", "logs (follow)"),
         ("rename", "n", "rename"),
         ("kill", "ctrl+k", "kill"),
         ("delete", "ctrl+d", "delete"),
@@ -182,6 +189,7 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
     + _defs("kube_pods", [
         ("kill", "ctrl+k", "kill (delete with grace period 0)"),
         ("node", "o", "jump to the pod's node"),
+        ("logs", "l", "logs of the pod's first container (follow)"),
     ])
     + _defs("kube_nodes", [
         ("cordon", "c", "cordon"),

@@ -63,6 +63,45 @@ cmd_suspend = _kube_only
 cmd_unsuspend = _kube_only
 
 
+def _tail(cmd: Command) -> int | None:
+    for a in cmd.args[1:]:
+        if a.startswith("--tail="):
+            value = a.split("=", 1)[1]
+            if value == "all":
+                return None
+            if not value.isdigit():
+                raise InvalidInput(f"--tail takes a number or 'all', got {value!r}")
+            return int(value)
+    return 1000
+
+
+async def cmd_logs(app: TamerApp, cmd: Command) -> None:
+    _need(cmd, 1)
+    tail = _tail(cmd)
+    if _kube(app, cmd):
+        from tamer_tui.core.logsource import pod_log_lines
+
+        kind, _, rest = cmd.args[0].partition("/")
+        if kind.lower() not in ("pod", "pods", "po"):
+            raise InvalidInput("logs of Kubernetes objects: logs pod/NAMESPACE/NAME[/CONTAINER]")
+        parts = rest.split("/")
+        kube = app.kube
+        if len(parts) == 1:
+            ns, name, container = kube.namespace or kube.state().namespace, parts[0], None
+        elif len(parts) == 2:
+            ns, name, container = parts[0], parts[1], None
+        else:
+            ns, name, container = parts[0], parts[1], parts[2]
+        context = kube.current
+        title = f"pod/{ns}/{name}" + (f"/{container}" if container else "")
+        app.show_logs(title, lambda: pod_log_lines(kube, context, ns, name, container, tail=tail))
+        return
+    from tamer_tui.core.logsource import container_log_lines
+
+    _, rt, ident, display = await _resolve(app, cmd, "container")
+    app.show_logs(f"container {rt.name}:{display}", lambda: container_log_lines(rt, ident, tail=tail))
+
+
 async def cmd_inspect(app: TamerApp, cmd: Command) -> None:
     if _kube(app, cmd):
         await app.kube_action("yaml", cmd.args)

@@ -35,6 +35,7 @@ from tamer_tui.ui.screens.dashboard_screen import DashboardScreen
 from tamer_tui.ui.screens.help_screen import HelpScreen
 from tamer_tui.ui.screens.images_screen import ImagesScreen
 from tamer_tui.ui.screens.inspect_screen import InspectScreen
+from tamer_tui.ui.screens.logs_screen import LogsScreen
 from tamer_tui.ui.screens.networks_screen import NetworksScreen
 from tamer_tui.ui.screens.prompt_screen import PromptScreen
 from tamer_tui.ui.screens.resource_screen import ResourceScreen
@@ -353,6 +354,10 @@ class TamerApp(KubeNavigation, App[None]):
 
     def show_table(self, title: str, headers: list[str], rows: list[list[str]]) -> None:
         self.push_screen(TableScreen(title, headers, rows))
+
+    def show_logs(self, title: str, open_stream: Callable[[], Any]) -> None:
+        capacity = getattr(getattr(self.session.settings, "logs", None), "buffer_lines", 100_000)
+        self.push_screen(LogsScreen(title, open_stream, capacity=capacity))
 
     def show_text(self, title: str, text: str) -> None:
         self.push_screen(TextScreen(title, text))

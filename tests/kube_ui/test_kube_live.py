@@ -136,15 +136,15 @@ async def test_unreachable_context_never_freezes(sim: Any, tmp_path: Any) -> Non
 
             table = app.screen.query_one(DataTable)
             row = list(app.kube.contexts).index("dead")
-            assert "probing" in table.get_row_at(row)[-1]
+            assert "probing" in [str(c) for c in table.get_row_at(row)][-1]
             await pilot.press("down")
             await pilot.press("up")
             await pilot.pause(0.1)
-            assert "probing" in table.get_row_at(row)[-1]  # still hanging, yet keys were answered
-            await wait_for(lambda: "unreachable" in table.get_row_at(row)[-1], pilot, timeout=10)
+            assert "probing" in [str(c) for c in table.get_row_at(row)][-1]  # still hanging, yet keys were answered
+            await wait_for(lambda: "unreachable" in [str(c) for c in table.get_row_at(row)][-1], pilot, timeout=10)
             live_row = list(app.kube.contexts).index(sim.context)
-            await wait_for(lambda: table.get_row_at(live_row)[-1] == "reachable", pilot, timeout=10)
-            assert table.get_row_at(live_row)[4] == "k3s"
+            await wait_for(lambda: [str(c) for c in table.get_row_at(live_row)][-1] == "reachable", pilot, timeout=10)
+            assert [str(c) for c in table.get_row_at(live_row)][4] == "k3s"
     finally:
         server.close()
 
@@ -161,9 +161,9 @@ async def test_secret_values_masked_until_revealed(sim: Any) -> None:
         from textual.widgets import DataTable
 
         table = app.screen.query_one(DataTable)
-        assert table.get_row_at(0) == ["password", "••••••••"]
+        assert [str(c) for c in table.get_row_at(0)] == ["password", "••••••••"]
         await pilot.press("x")
-        await wait_for(lambda: table.get_row_at(0) == ["password", "s3cr3t"], pilot)
+        await wait_for(lambda: [str(c) for c in table.get_row_at(0)] == ["password", "s3cr3t"], pilot)
         await pilot.press("escape")
         await pilot.press("colon", *"yaml secret/default/tamer-test-secret", "enter")
         await wait_for(lambda: type(app.screen).__name__ == "InspectScreen", pilot)
@@ -357,3 +357,25 @@ async def test_node_describe_has_capacity_and_usage(sim: Any) -> None:
         assert "Resources (capacity / allocatable / requested by pods / used now):" in text
         assert "n/a (no metrics" not in text  # the simulator serves metrics.k8s.io
         assert "Conditions:" in text and "Taints:" in text and "Allocatable:" in text
+
+
+async def test_pod_logs_follow(sim: Any) -> None:
+    """`l` on the chatty pod streams its logs (the simulator writes thousands of lines a second)
+    into the bounded view; `:logs pod/NS/NAME/CONTAINER` works from command mode too."""
+    app = kube_app(sim, command="pods -n default")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_rows(app, pilot)
+        pod = next(r for r in app.screen.store.rows.values() if r.name.startswith("chatty"))
+        assert app.screen.table.select_key(pod.key)
+        await pilot.press("l")
+        await wait_for(lambda: type(app.screen).__name__ == "LogsScreen", pilot)
+        await wait_for(lambda: app.screen.view.received > 2000, pilot, timeout=15)
+        assert "following" in app.screen.view.border_title
+        await pilot.press("escape")
+        web = next(r for r in app.screen.store.rows.values() if r.name.startswith("web"))
+        containers = json.loads(kubectl(sim, "get", "pod", "-n", "default", web.name, "-o", "json").stdout)
+        cname = containers["spec"]["containers"][-1]["name"]
+        await pilot.press("colon", *f"logs pod/default/{web.name}/{cname} --tail=5", "enter")
+        await wait_for(lambda: type(app.screen).__name__ == "LogsScreen" and len(app.screen.view.lines) >= 5, pilot,
+                       timeout=15)
+        assert cname in app.screen.view.border_title

@@ -120,7 +120,7 @@ def test_contexts(snap_compare: Any, still_sim: SimHandle) -> None:
         for _ in range(500):
             screen = pilot.app.screen
             if type(screen).__name__ == "ContextsScreen":
-                rows = [screen.query_one(DataTable).get_row_at(i) for i in range(2)]
+                rows = [[str(c) for c in screen.query_one(DataTable).get_row_at(i)] for i in range(2)]
                 if all("probing" not in r[-1] for r in rows):
                     break
             await pilot.pause(0.02)

@@ -100,8 +100,11 @@ class ReplayRuntime(ContainerRuntime):
 
     async def logs_stream(self, ident: str, follow: bool = True, tail: int | None = 1000,  # type: ignore[override]
                           since: float | None = None, timestamps: bool = False) -> AsyncIterator[LogLine]:
-        if False:
-            yield LogLine("")
+        levels = ("INFO", "DEBUG", "WARN", "ERROR")
+        for i in range(40):
+            yield LogLine(f"2024-05-01T10:00:{i:02d}Z {levels[i % 4]} request {i} served in {i * 3} ms")
+        if follow:
+            await asyncio.Event().wait()
 
     async def exec_run(self, ident: str, argv: list[str]) -> ExecResult:
         return ExecResult(0, "")

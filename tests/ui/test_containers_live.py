@@ -232,3 +232,17 @@ async def test_cpu_and_memory_cells_fill_in(docker_endpoint: Any, docker_api: An
         assert stats.cpu_text(key) != "-" and stats.mem_text(key).endswith("B")
         line = app.screen.table.render_line(1).text
         assert stats.mem_text(key) in line
+
+
+async def test_logs_follow_container(docker_endpoint: Any, docker_api: Any) -> None:
+    """`l` opens the container's logs; a line written afterwards arrives while following."""
+    app = make_app([DockerRuntime(docker_endpoint)])
+    name = unique("logs")
+    ident = start_container(docker_api, name, ["sh", "-c", "echo first; echo second >&2; sleep 600"])
+    async with app.run_test(size=(140, 30)) as pilot:
+        await _select(pilot, name)
+        await pilot.press("l")
+        await wait_for(lambda: type(app.screen).__name__ == "LogsScreen", pilot)
+        await wait_for(lambda: {"first", "second"} <= set(app.screen.view.lines), pilot, timeout=10)
+        docker_api.exec_start(docker_api.exec_create(ident, ["sh", "-c", "echo later > /proc/1/fd/1"])["Id"])
+        await wait_for(lambda: "later" in app.screen.view.lines, pilot, timeout=10)

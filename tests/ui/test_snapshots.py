@@ -169,3 +169,20 @@ def test_image_history(snap_compare: Any, replay_app: Any) -> None:
         await pilot.pause(0.4)
 
     assert snap_compare(replay_app(), terminal_size=SNAPSHOT_SIZE, run_before=run_before)
+
+
+def test_logs_screen(snap_compare: Any, replay_app: Any) -> None:
+    """`l` on a container follows its logs in the bounded log view; levels are coloured.
+    (A tall terminal: all 40 lines fit, so the picture does not depend on when follow scrolled.)"""
+
+    async def run_before(pilot: Any) -> None:
+        await _rows_loaded(pilot)
+        await pilot.press("l")
+        for _ in range(200):
+            screen = pilot.app.screen
+            if type(screen).__name__ == "LogsScreen" and len(screen.view.lines) == 40:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause(0.3)
+
+    assert snap_compare(replay_app(), terminal_size=(130, 52), run_before=run_before)

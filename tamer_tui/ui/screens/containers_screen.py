@@ -47,6 +47,7 @@ class ContainersScreen(ResourceScreen):
         kb("containers.stats", "run('stats')", "Stats"),
         kb("containers.top", "run('top')", "Top"),
         kb("containers.env", "run('env')", "Env"),
+        kb("containers.logs", "run('logs')", "Logs"),
         kb("containers.rename", "prompt_run('rename', 'New name')", "Rename"),
         kb("containers.kill", "run('kill')", "Kill"),
         kb("containers.delete", "run('rm')", "Delete"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
@@ -57,7 +58,7 @@ class ContextsScreen(Screen[None]):
             table.add_column(col, key=col)
         kube = self.tamer.kube
         for name, state in kube.contexts.items():
-            table.add_row(*self._cells(state), key=name)
+            table.add_row(*(Text(c) for c in self._cells(state)), key=name)
         names = list(kube.contexts)
         if kube.current in names:
             table.move_cursor(row=names.index(kube.current))
@@ -87,7 +88,7 @@ class ContextsScreen(Screen[None]):
         self.found = discovery.importable + [f for f in discovery.found if f.error]
         for f in self.found:
             state = f.error or f"not merged: {', '.join(f.unmerged)}"
-            found.add_row(f.kind, f.path or f.origin, ", ".join(f.contexts) or "-", state[:70])
+            found.add_row(*(Text(c) for c in (f.kind, f.path or f.origin, ", ".join(f.contexts) or "-", state[:70])))
         found.border_title = f"kubeconfigs found elsewhere, not merged[{len(discovery.importable)}] (i imports)"
 
     async def _import(self, index: int) -> None:
@@ -102,7 +103,7 @@ class ContextsScreen(Screen[None]):
         table = self.query_one("#contexts-table", DataTable)
         for name, state in self.tamer.kube.contexts.items():
             if name not in table.rows:
-                table.add_row(*self._cells(state), key=name)
+                table.add_row(*(Text(c) for c in self._cells(state)), key=name)
                 self.run_worker(self._probe(name), group=f"probe-{name}", exclusive=True)
         self.tamer.report(f"imported {', '.join(result.added + result.renamed) or 'nothing new'} into {result.dest}"
                           + (f" (backup {result.backup})" if result.backup else ""))
@@ -133,7 +134,7 @@ class ContextsScreen(Screen[None]):
     def _update_row(self, state: ContextState) -> None:
         table = self.query_one(DataTable)
         for col, value in zip(COLUMNS, self._cells(state), strict=True):
-            table.update_cell(state.name, col, value, update_width=True)
+            table.update_cell(state.name, col, Text(value), update_width=True)
 
     def action_probe(self) -> None:
         for name in self.tamer.kube.contexts:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -34,9 +35,9 @@ class HelpScreen(Screen[None]):
     def on_mount(self) -> None:
         keys = self.query_one("#help-keys", DataTable)
         keys.add_columns("KEY", "ACTION", "ID")
-        keys.add_rows(self.bindings_list)
+        keys.add_rows([[Text(str(c)) for c in row] for row in self.bindings_list])  # plain text, not markup
         cmds = self.query_one("#help-commands", DataTable)
         cmds.add_columns("COMMAND", "ALIASES", "USAGE", "WHAT")
         for spec in COMMANDS:
-            cmds.add_row(spec.name, " ".join(spec.aliases), spec.usage or spec.name, spec.help)
+            cmds.add_row(*(Text(c) for c in (spec.name, " ".join(spec.aliases), spec.usage or spec.name, spec.help)))
         keys.focus()

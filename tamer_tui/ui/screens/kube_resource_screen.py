@@ -75,6 +75,7 @@ class KubeResourceScreen(ResourceScreen):
         kb("kube_workloads.restart", "restart", "Restart"),
         kb("kube_pods.kill", "kill", "Kill"),
         kb("kube_pods.node", "node", "Node"),
+        kb("kube_pods.logs", "logs", "Logs"),
         kb("kube_nodes.cordon", "cordon(True)", "Cordon"),
         kb("kube_nodes.uncordon", "cordon(False)", "Uncordon"),
         kb("kube_nodes.drain", "drain", "Drain"),
@@ -211,6 +212,7 @@ class KubeResourceScreen(ResourceScreen):
         "restart": ("deployments", "statefulsets", "daemonsets"),
         "kill": ("pods",),
         "node": ("pods",),
+        "logs": ("pods",),
         "cordon": ("nodes",),
         "drain": ("nodes",),
         "trigger": ("cronjobs",),
@@ -258,6 +260,10 @@ class KubeResourceScreen(ResourceScreen):
     def action_kill(self) -> None:
         if self.info.plural == "pods":
             self.action_run("kill")
+
+    def action_logs(self) -> None:
+        if self.info.plural == "pods":
+            self.action_run("logs")
 
     def action_node(self) -> None:
         row = self._row()

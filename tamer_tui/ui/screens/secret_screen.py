@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
@@ -46,7 +47,7 @@ class SecretScreen(Screen[None]):
         table.clear()
         for key, value in sorted(self.values.items()):
             shown = value.replace("\n", "⏎") if self.revealed else MASK
-            table.add_row(key, shown, key=key)
+            table.add_row(Text(key), Text(shown), key=key)
 
     def action_toggle_reveal(self) -> None:
         self.revealed = not self.revealed

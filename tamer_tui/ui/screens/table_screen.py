@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -34,5 +35,6 @@ class TableScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.add_columns(*self.headers)
         width = len(self.headers)
-        table.add_rows([(r + [""] * width)[:width] for r in self.rows])
+        # cells are data (env values, commands), never markup
+        table.add_rows([[Text(str(c)) for c in (r + [""] * width)[:width]] for r in self.rows])
         table.focus()
