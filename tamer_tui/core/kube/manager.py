@@ -90,21 +90,21 @@ class KubeManager:
             self.load_error = str(exc)
             return
         for c in contexts:
-            ctx = c.get("context") or {}
-            name = str(c.get("name", ""))
-            self.contexts[name] = ContextState(
-                name=name,
-                cluster=str(ctx.get("cluster", "")),
-                namespace=str(ctx.get("namespace") or "default"),
-                user=str(ctx.get("user", "")),
-                readonly=name in self.readonly_contexts,
-            )
+            state = self._state_from(c)
+            self.contexts[state.name] = state
         wanted = self._requested_context or current or (next(iter(self.contexts)) if self.contexts else "")
         if wanted and wanted not in self.contexts:
             self.load_error = f"context {wanted!r} not found in kubeconfig"
             wanted = current if current in self.contexts else next(iter(self.contexts), "")
         self.current = wanted
         self._reset_namespace()
+
+    def _state_from(self, entry: dict[str, Any]) -> ContextState:
+        """A kubeconfig context entry (as the official loader lists it) to our state object."""
+        ctx = entry.get("context") or {}
+        name = str(entry.get("name", ""))
+        return ContextState(name=name, cluster=str(ctx.get("cluster", "")), namespace=str(ctx.get("namespace") or "default"),
+                            user=str(ctx.get("user", "")), readonly=name in self.readonly_contexts)
 
     def _reset_namespace(self) -> None:
         state = self.contexts.get(self.current)
@@ -240,12 +240,8 @@ class KubeManager:
             self.load_error = str(exc)
             return
         for c in contexts:
-            name = str(c.get("name", ""))
-            if name not in self.contexts:
-                ctx = c.get("context") or {}
-                self.contexts[name] = ContextState(name=name, cluster=str(ctx.get("cluster", "")),
-                                                   namespace=str(ctx.get("namespace") or "default"),
-                                                   user=str(ctx.get("user", "")), readonly=name in self.readonly_contexts)
+            state = self._state_from(c)
+            self.contexts.setdefault(state.name, state)
         if not self.current and self.contexts:
             self.current = next(iter(self.contexts))
             self._reset_namespace()
