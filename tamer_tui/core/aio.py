@@ -91,3 +91,85 @@ async def iterate_blocking(
         stop.set()
         if "stream" in holder:
             await asyncio.to_thread(_close, holder["stream"])
+
+
+async def iterate_blocking_batches(
+    open_stream: Callable[[], Iterable[T]],
+    close_stream: Callable[[Any], None] | None = None,
+    max_pending: int = 20_000,
+) -> AsyncIterator[list[T]]:
+    """Like :func:`iterate_blocking`, but hands out everything the thread read since the last wake-up.
+
+    One cross-thread wake-up per batch instead of per item, so a chatty stream (tens of thousands of
+    log lines a second) costs the event loop little. When ``max_pending`` items wait unread, the pump
+    thread blocks (pushing back on the socket); nothing is dropped.
+    """
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+    cond = threading.Condition()
+    pending: list[Any] = []
+    stop = threading.Event()
+    holder: dict[str, Any] = {}
+    state: dict[str, Any] = {"end": False, "error": None, "signalled": False}
+
+    def signal() -> None:
+        # called with cond held: wake the consumer once per batch
+        if not state["signalled"]:
+            state["signalled"] = True
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(wake.set)
+
+    def pump() -> None:
+        try:
+            stream = open_stream()
+            holder["stream"] = stream
+            if stop.is_set():
+                _close(stream)
+                return
+            for item in stream:
+                with cond:
+                    while len(pending) >= max_pending and not stop.is_set():
+                        cond.wait(0.5)
+                    if stop.is_set():
+                        return
+                    pending.append(item)
+                    signal()
+        except BaseException as exc:  # noqa: BLE001 - forwarded to the consumer
+            with cond:
+                if not stop.is_set():
+                    state["error"] = exc
+        with cond:
+            state["end"] = True
+            signal()
+
+    def _close(stream: Any) -> None:
+        with contextlib.suppress(Exception):
+            if close_stream is not None:
+                close_stream(stream)
+            elif hasattr(stream, "close"):
+                stream.close()
+
+    thread = threading.Thread(target=pump, name="tamer-stream-batches", daemon=True)
+    thread.start()
+    try:
+        while True:
+            await wake.wait()
+            with cond:
+                wake.clear()
+                state["signalled"] = False
+                batch = pending[:]
+                pending.clear()
+                end, error = state["end"], state["error"]
+                cond.notify_all()
+            if batch:
+                yield batch
+            if end:
+                if isinstance(error, BaseException):
+                    raise error
+                return
+    finally:
+        stop.set()
+        with cond:
+            cond.notify_all()
+        if "stream" in holder:
+            await asyncio.to_thread(_close, holder["stream"])

@@ -47,8 +47,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("trigger", (), "Run a CronJob now", "trigger cronjob/NS/NAME", mutates=True),
     CommandSpec("suspend", (), "Suspend a CronJob", "suspend cronjob/NS/NAME", mutates=True),
     CommandSpec("unsuspend", (), "Resume a suspended CronJob", "unsuspend cronjob/NS/NAME", mutates=True),
-    CommandSpec("logs", ("log",), "Follow the logs of a pod's container or a container",
-                "logs pod/NS/NAME[/CONTAINER] | logs container/[RUNTIME:]NAME [--tail=N]"),
+    CommandSpec("logs", ("log",), "Follow logs: a pod, a workload's pods, a label selector, a container, "
+                "a compose project or a Podman pod",
+                "logs pod/NS/NAME[/CONTAINER] | deploy|sts|ds|job/NS/NAME | selector/NS/SELECTOR | "
+                "container/[RUNTIME:]NAME | compose/PROJECT[/SERVICE] | podman-pod/NAME "
+                "[--tail=N|all] [--since=5m] [--timestamps] [--previous]"),
     CommandSpec("top", (), "Processes of a container", "top container/NAME"),
     CommandSpec("stats", (), "Live CPU/memory/net/IO of a container", "stats container/NAME"),
     CommandSpec("env", (), "Environment of a container", "env container/NAME"),

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
-from tamer_tui.core.aio import iterate_blocking, run_blocking
+from tamer_tui.core.aio import iterate_blocking, iterate_blocking_batches, run_blocking
 from tamer_tui.core.errors import (
     BackendError,
     Conflict,
@@ -25,6 +25,7 @@ from tamer_tui.core.errors import (
     RuntimeUnavailable,
     TamerError,
 )
+from tamer_tui.core.logwire import LogBatch, decode_log_body, guarded, merge_batches, response_body
 from tamer_tui.core.models import (
     Capability,
     ContainerRow,
@@ -540,11 +541,67 @@ class DockerRuntime(ContainerRuntime):
                     CancellableStream(iter(()), res).close()
 
         async for line in iterate_blocking(open_stream, close):
-            if timestamps and " " in line.text:
-                ts, _, text = line.text.partition(" ")
-                yield LogLine(text=text, stream=line.stream, ts=ts)
-            else:
-                yield line
+            yield _split_ts(line) if timestamps else line
+
+    async def logs_batches(  # type: ignore[override]
+        self,
+        ident: str,
+        follow: bool = True,
+        tail: int | None = 1000,
+        since: float | None = None,
+        timestamps: bool = False,
+    ) -> AsyncIterator[list[LogLine]]:
+        async for batch in self.log_text_batches(ident, follow=follow, tail=tail, since=since,
+                                                 timestamps=timestamps, streams=True):
+            yield [LogLine(text, "stderr" if stream == 2 else "stdout", ts)
+                   for ts, text, stream in zip(batch.stamps, batch.texts, batch.streams, strict=True)]
+
+    async def log_text_batches(  # type: ignore[override]
+        self,
+        ident: str,
+        follow: bool = True,
+        tail: int | None = 1000,
+        since: float | None = None,
+        timestamps: bool = True,
+        streams: bool = False,
+    ) -> AsyncIterator[LogBatch]:
+        """The log as column batches, decoded in the reader thread (see :mod:`tamer_tui.core.logwire`)."""
+        api = self._client()
+        info = await self.inspect_container(ident)
+        tty = bool((info.get("Config") or {}).get("Tty"))
+        params: dict[str, Any] = {
+            "stdout": 1,
+            "stderr": 1,
+            "follow": 1 if follow else 0,
+            "timestamps": 1 if timestamps else 0,
+            "tail": "all" if tail is None else str(max(0, tail)),
+        }
+        if since:
+            params["since"] = f"{since:.9f}"
+        holder: dict[str, Any] = {}
+        what = f"logs {ident}"
+
+        def open_stream() -> Iterator[LogBatch]:
+            try:
+                res = api._get(api._url("/containers/{0}/logs", ident), params=params, stream=True, timeout=None)
+                api._raise_for_status(res)
+            except Exception as exc:  # noqa: BLE001
+                raise map_error(exc, what) from exc
+            holder["res"] = res
+            body = decode_log_body(response_body(res), timestamps, framed=not tty, keep_streams=streams)
+            return guarded(body, lambda exc: map_error(exc, what))
+
+        def close(_stream: Any) -> None:
+            res = holder.get("res")
+            if res is not None:
+                from docker.types.daemon import CancellableStream
+
+                with contextlib.suppress(Exception):
+                    CancellableStream(iter(()), res).close()
+
+        # a pending item is one socket read (up to 64 KiB): 64 of them bound the memory of a slow consumer
+        async for batches in iterate_blocking_batches(open_stream, close, max_pending=64):
+            yield merge_batches(batches)
 
     async def exec_run(self, ident: str, argv: list[str]) -> ExecResult:
         api = self._client()
@@ -685,3 +742,12 @@ def _split_reference(reference: str) -> tuple[str, str | None]:
         return repo, tag
     return ref, "latest"
 
+
+def _split_ts(line: LogLine) -> LogLine:
+    """``timestamps=1`` prefixes each line with its RFC 3339 time and a space."""
+    if " " in line.text:
+        ts, _, text = line.text.partition(" ")
+        return LogLine(text=text, stream=line.stream, ts=ts)
+    if line.text[:4].isdigit() and line.text.endswith("Z"):
+        return LogLine(text="", stream=line.stream, ts=line.text)
+    return line

@@ -127,7 +127,26 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
         ("format", "J", "switch between YAML and JSON"),
     ])
     + _defs("logs", [
-        ("follow", "s", "toggle autoscroll (follow)"),
+        ("follow", "s", "toggle autoscroll (follow); G / End follows again"),
+        ("next", "n", "next search match"),
+        ("previous", "N", "previous search match"),
+        ("filter_mode", "F", "filter: only matching lines / only non-matching / all"),
+        ("regex", "r", "search: plain text or regex"),
+        ("case", "i", "search case: smart / sensitive / ignore"),
+        ("timestamps", "t", "show timestamps"),
+        ("wrap", "w", "wrap long lines"),
+        ("prefixes", "p", "show the source (pod, container) of each line"),
+        ("json", "J", "pretty-print JSON lines"),
+        ("previous_container", "P", "previous container instance (Kubernetes)"),
+        ("since_all", "0", "reload: whole log (tail off)"),
+        ("since_1m", "1", "reload: last minute"),
+        ("since_5m", "2", "reload: last 5 minutes"),
+        ("since_15m", "3", "reload: last 15 minutes"),
+        ("since_30m", "4", "reload: last 30 minutes"),
+        ("since_1h", "5", "reload: last hour"),
+        ("select", "v", "start / drop a selection at the cursor"),
+        ("copy", "y", "copy the selection or the cursor line"),
+        ("save", "ctrl+s", "save the buffer (or the selection) to a file"),
         ("clear", "ctrl+l", "clear the buffer"),
     ])
     + _defs("containers", [
@@ -185,11 +204,12 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
     + _defs("kube_workloads", [
         ("scale", "s", "scale"),
         ("restart", "r", "rollout restart"),
+        ("logs", "l", "logs of all the workload's pods, aggregated (pods of a rollout join)"),
     ])
     + _defs("kube_pods", [
         ("kill", "ctrl+k", "kill (delete with grace period 0)"),
         ("node", "o", "jump to the pod's node"),
-        ("logs", "l", "logs of the pod's first container (follow)"),
+        ("logs", "l", "logs of the pod (all its containers interleaved; follow)"),
     ])
     + _defs("kube_nodes", [
         ("cordon", "c", "cordon"),

@@ -49,7 +49,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, I
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from tamer_tui.core.aio import iterate_blocking, run_blocking
+from tamer_tui.core.aio import iterate_blocking, iterate_blocking_batches, run_blocking
 from tamer_tui.core.errors import (
     BackendError,
     Conflict,
@@ -59,6 +59,7 @@ from tamer_tui.core.errors import (
     RuntimeUnavailable,
     TamerError,
 )
+from tamer_tui.core.logwire import LogBatch, decode_log_body, merge_batches, response_body
 from tamer_tui.core.models import (
     Capability,
     ContainerRow,
@@ -1237,6 +1238,58 @@ class PodmanRuntime(ContainerRuntime):
         )
         async for line in self._stream(stream):
             yield line
+
+    async def logs_batches(
+        self,
+        ident: str,
+        follow: bool = True,
+        tail: int | None = 1000,
+        since: float | None = None,
+        timestamps: bool = False,
+    ) -> AsyncIterator[list[LogLine]]:
+        async for batch in self.log_text_batches(ident, follow=follow, tail=tail, since=since,
+                                                 timestamps=timestamps, streams=True):
+            yield [LogLine(text, "stderr" if stream == 2 else "stdout", ts)
+                   for ts, text, stream in zip(batch.stamps, batch.texts, batch.streams, strict=True)]
+
+    async def log_text_batches(
+        self,
+        ident: str,
+        follow: bool = True,
+        tail: int | None = 1000,
+        since: float | None = None,
+        timestamps: bool = True,
+        streams: bool = False,
+    ) -> AsyncIterator[LogBatch]:
+        """The log as column batches, decoded in the reader thread (see :mod:`tamer_tui.core.logwire`).
+
+        Podman 4.x prints the stamps with second precision (``time.RFC3339``)."""
+        params: dict[str, Any] = {
+            "stdout": "true",
+            "stderr": "true",
+            "follow": _bool(follow),
+            "timestamps": _bool(timestamps),
+            "tail": "all" if tail is None or tail < 0 else str(int(tail)),
+        }
+        if since:
+            params["since"] = rfc3339(since)
+        holder: list[_HTTPStream[LogBatch]] = []
+
+        def batches(chunks: Iterator[bytes]) -> Iterator[LogBatch]:
+            # read the socket in big pieces instead of one HTTP chunk (= one frame = one line) at a time
+            response = holder[0]._response if holder else None
+            body = response_body(response) if response is not None else chunks
+            return decode_log_body(body, timestamps, keep_streams=streams)
+
+        stream: _HTTPStream[LogBatch] = _HTTPStream(
+            self, "GET", f"/containers/{_quote(ident)}/logs", f"container '{ident}'", batches, params=params
+        )
+        holder.append(stream)
+        # a pending item is one socket read (up to 64 KiB): 64 of them bound the memory of a slow consumer
+        items = cast("AsyncGenerator[list[LogBatch], None]", iterate_blocking_batches(lambda: stream, max_pending=64))
+        async with contextlib.aclosing(items) as pieces:
+            async for piece in pieces:
+                yield merge_batches(piece)
 
     def _exec_blocking(self, ident: str, argv: list[str]) -> ExecResult:
         what = f"container '{ident}'"

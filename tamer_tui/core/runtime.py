@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from tamer_tui.core.errors import NotFound
+from tamer_tui.core.logwire import LogBatch
 from tamer_tui.core.models import (
     Capability,
     ContainerRow,
@@ -133,6 +134,35 @@ class ContainerRuntime(abc.ABC):
         since: float | None = None,
         timestamps: bool = False,
     ) -> AsyncIterator[LogLine]: ...
+
+    async def logs_batches(
+        self,
+        ident: str,
+        follow: bool = True,
+        tail: int | None = 1000,
+        since: float | None = None,
+        timestamps: bool = False,
+    ) -> AsyncIterator[list[LogLine]]:
+        """The log stream in batches (whatever arrived together); runtimes override it to batch in
+        their reader thread. The default batches :meth:`logs_stream` one line at a time."""
+        async for line in self.logs_stream(ident, follow=follow, tail=tail, since=since, timestamps=timestamps):
+            yield [line]
+
+    async def log_text_batches(
+        self,
+        ident: str,
+        follow: bool = True,
+        tail: int | None = 1000,
+        since: float | None = None,
+        timestamps: bool = True,
+        streams: bool = False,
+    ) -> AsyncIterator[LogBatch]:
+        """The log as column batches (stamps, texts and, with ``streams``, 1/2 for stdout/stderr): what
+        log viewers consume. Runtimes override it to decode in their reader thread without building a
+        :class:`LogLine` per line; this default adapts :meth:`logs_batches`."""
+        async for batch in self.logs_batches(ident, follow=follow, tail=tail, since=since, timestamps=timestamps):
+            yield LogBatch([ln.ts for ln in batch], [ln.text for ln in batch],
+                           [2 if ln.stream == "stderr" else 1 for ln in batch] if streams else [])
 
     @abc.abstractmethod
     async def exec_run(self, ident: str, argv: list[str]) -> ExecResult: ...

@@ -46,9 +46,12 @@ class LogSettings:
     """How log views behave."""
 
     tail: int = field(default=1000, metadata=_rule(min=0))
-    buffer_lines: int = field(default=100_000, metadata=_rule(min=100))
+    buffer_lines: int = field(default=200_000, metadata=_rule(min=100))
+    buffer_mb: int = field(default=256, metadata=_rule(min=1))  # text + per-line overhead
     wrap: bool = False
     timestamps: bool = False
+    prefixes: bool = True  # source name before each line of an aggregated stream
+    spill_dir: str = ""  # when set, every stream is also written in full to a file there
 
 
 @dataclass

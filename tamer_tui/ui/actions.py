@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from tamer_tui.core.commands import Command
 from tamer_tui.core.errors import InvalidInput, NotFound
+from tamer_tui.core.logstream import LogOptions, LogSession
 from tamer_tui.core.runtime import ContainerRuntime
 from tamer_tui.ui.format import human_size
 
@@ -76,30 +77,30 @@ def _tail(cmd: Command) -> int | None:
 
 
 async def cmd_logs(app: TamerApp, cmd: Command) -> None:
-    _need(cmd, 1)
-    tail = _tail(cmd)
-    if _kube(app, cmd):
-        from tamer_tui.core.logsource import pod_log_lines
+    """``logs TARGET [--tail=N|all] [--since=5m] [--timestamps] [--previous]`` (targets: see core.logtargets)."""
+    from tamer_tui.core.logtargets import (
+        is_kube_log_target,
+        open_kube_logs,
+        open_runtime_logs,
+        parse_log_args,
+    )
 
-        kind, _, rest = cmd.args[0].partition("/")
-        if kind.lower() not in ("pod", "pods", "po"):
-            raise InvalidInput("logs of Kubernetes objects: logs pod/NAMESPACE/NAME[/CONTAINER]")
-        parts = rest.split("/")
+    settings = app.log_settings()
+    req = parse_log_args(cmd.args, default_tail=settings.tail)
+    kube_target = is_kube_log_target(req.target)
+    if kube_target:
         kube = app.kube
-        if len(parts) == 1:
-            ns, name, container = kube.namespace or kube.state().namespace, parts[0], None
-        elif len(parts) == 2:
-            ns, name, container = parts[0], parts[1], None
-        else:
-            ns, name, container = parts[0], parts[1], parts[2]
-        context = kube.current
-        title = f"pod/{ns}/{name}" + (f"/{container}" if container else "")
-        app.show_logs(title, lambda: pod_log_lines(kube, context, ns, name, container, tail=tail))
-        return
-    from tamer_tui.core.logsource import container_log_lines
 
-    _, rt, ident, display = await _resolve(app, cmd, "container")
-    app.show_logs(f"container {rt.name}:{display}", lambda: container_log_lines(rt, ident, tail=tail))
+        async def opener(options: LogOptions) -> LogSession:
+            return await open_kube_logs(kube, req.target, options)
+    else:
+        manager = app.session.manager
+
+        async def opener(options: LogOptions) -> LogSession:
+            return await open_runtime_logs(manager, req.target, options)
+
+    session = await opener(req.options)  # a wrong target fails here, before a screen opens
+    app.show_logs(session, opener, req.options, timestamps=req.timestamps, kube=kube_target)
 
 
 async def cmd_inspect(app: TamerApp, cmd: Command) -> None:

@@ -24,6 +24,7 @@ from tamer_tui.core.errors import InvalidInput, TamerError
 from tamer_tui.core.manager import resolve_target
 from tamer_tui.core.models import ContainerRow
 from tamer_tui.core.session import Session
+from tamer_tui.core.settings import LogSettings
 from tamer_tui.core.stats_poller import StatsPoller
 from tamer_tui.ui.bindings import kb
 from tamer_tui.ui.format import human_size
@@ -355,9 +356,16 @@ class TamerApp(KubeNavigation, App[None]):
     def show_table(self, title: str, headers: list[str], rows: list[list[str]]) -> None:
         self.push_screen(TableScreen(title, headers, rows))
 
-    def show_logs(self, title: str, open_stream: Callable[[], Any]) -> None:
-        capacity = getattr(getattr(self.session.settings, "logs", None), "buffer_lines", 100_000)
-        self.push_screen(LogsScreen(title, open_stream, capacity=capacity))
+    def log_settings(self) -> LogSettings:
+        settings = self.session.settings
+        return settings.logs if settings is not None else LogSettings()
+
+    def show_logs(self, session: Any, opener: Callable[[Any], Any], options: Any, *, timestamps: bool = False,
+                  kube: bool = False) -> None:
+        cfg = self.log_settings()
+        self.push_screen(LogsScreen(session.title, session, opener, options, max_lines=cfg.buffer_lines,
+                                    max_bytes=cfg.buffer_mb * 1024 * 1024, timestamps=timestamps or cfg.timestamps,
+                                    wrap=cfg.wrap, prefixes=cfg.prefixes, kube=kube, spill_dir=cfg.spill_dir))
 
     def show_text(self, title: str, text: str) -> None:
         self.push_screen(TextScreen(title, text))

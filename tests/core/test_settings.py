@@ -52,7 +52,7 @@ def test_defaults_have_the_documented_values() -> None:
     s = Settings()
     assert s.theme == "tamer-dark" and s.mouse is True and s.readonly is False
     assert s.refresh_fallback_s > 0
-    assert (s.logs.tail, s.logs.buffer_lines, s.logs.wrap, s.logs.timestamps) == (1000, 100_000, False, False)
+    assert (s.logs.tail, s.logs.buffer_lines, s.logs.wrap, s.logs.timestamps) == (1000, 200_000, False, False)
     assert s.keys == {} and s.shell == ["bash", "sh"]
     assert s.runtimes.docker.enabled and s.runtimes.docker.host == ""
     assert s.runtimes.podman.enabled and s.runtimes.podman.url == ""

@@ -369,13 +369,13 @@ async def test_pod_logs_follow(sim: Any) -> None:
         assert app.screen.table.select_key(pod.key)
         await pilot.press("l")
         await wait_for(lambda: type(app.screen).__name__ == "LogsScreen", pilot)
-        await wait_for(lambda: app.screen.view.received > 2000, pilot, timeout=15)
-        assert "following" in app.screen.view.border_title
+        await wait_for(lambda: app.screen.buffer.received > 2000, pilot, timeout=15)
+        assert "streaming" in app.screen.view.border_title
         await pilot.press("escape")
         web = next(r for r in app.screen.store.rows.values() if r.name.startswith("web"))
         containers = json.loads(kubectl(sim, "get", "pod", "-n", "default", web.name, "-o", "json").stdout)
         cname = containers["spec"]["containers"][-1]["name"]
         await pilot.press("colon", *f"logs pod/default/{web.name}/{cname} --tail=5", "enter")
-        await wait_for(lambda: type(app.screen).__name__ == "LogsScreen" and len(app.screen.view.lines) >= 5, pilot,
+        await wait_for(lambda: type(app.screen).__name__ == "LogsScreen" and len(app.screen.buffer) >= 5, pilot,
                        timeout=15)
         assert cname in app.screen.view.border_title

@@ -243,6 +243,6 @@ async def test_logs_follow_container(docker_endpoint: Any, docker_api: Any) -> N
         await _select(pilot, name)
         await pilot.press("l")
         await wait_for(lambda: type(app.screen).__name__ == "LogsScreen", pilot)
-        await wait_for(lambda: {"first", "second"} <= set(app.screen.view.lines), pilot, timeout=10)
+        await wait_for(lambda: {"first", "second"} <= set(app.screen.buffer.texts), pilot, timeout=10)
         docker_api.exec_start(docker_api.exec_create(ident, ["sh", "-c", "echo later > /proc/1/fd/1"])["Id"])
-        await wait_for(lambda: "later" in app.screen.view.lines, pilot, timeout=10)
+        await wait_for(lambda: "later" in app.screen.buffer.texts, pilot, timeout=10)

@@ -180,7 +180,7 @@ def test_logs_screen(snap_compare: Any, replay_app: Any) -> None:
         await pilot.press("l")
         for _ in range(200):
             screen = pilot.app.screen
-            if type(screen).__name__ == "LogsScreen" and len(screen.view.lines) == 40:
+            if type(screen).__name__ == "LogsScreen" and len(screen.buffer) == 40:
                 break
             await pilot.pause(0.02)
         await pilot.pause(0.3)

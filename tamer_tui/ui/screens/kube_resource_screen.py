@@ -76,6 +76,7 @@ class KubeResourceScreen(ResourceScreen):
         kb("kube_pods.kill", "kill", "Kill"),
         kb("kube_pods.node", "node", "Node"),
         kb("kube_pods.logs", "logs", "Logs"),
+        kb("kube_workloads.logs", "logs", "Logs", show=False),
         kb("kube_nodes.cordon", "cordon(True)", "Cordon"),
         kb("kube_nodes.uncordon", "cordon(False)", "Uncordon"),
         kb("kube_nodes.drain", "drain", "Drain"),
@@ -212,7 +213,7 @@ class KubeResourceScreen(ResourceScreen):
         "restart": ("deployments", "statefulsets", "daemonsets"),
         "kill": ("pods",),
         "node": ("pods",),
-        "logs": ("pods",),
+        "logs": ("pods", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs"),
         "cordon": ("nodes",),
         "drain": ("nodes",),
         "trigger": ("cronjobs",),
@@ -262,7 +263,7 @@ class KubeResourceScreen(ResourceScreen):
             self.action_run("kill")
 
     def action_logs(self) -> None:
-        if self.info.plural == "pods":
+        if self.info.plural in self._ONLY_FOR["logs"]:
             self.action_run("logs")
 
     def action_node(self) -> None:

@@ -1,0 +1,177 @@
+"""``:logs TARGET [options]``: parse a log target and open a :class:`LogSession` for it.
+
+Targets::
+
+    pod/NS/NAME[/CONTAINER]        one container, or all containers of the pod interleaved
+    deploy|sts|ds|job|rs/NS/NAME    all pods of a workload (pods of a rollout join by themselves)
+    selector/NS/LABEL-SELECTOR      all pods matching a label selector
+    container/[RUNTIME:]NAME        a Docker or Podman container
+    compose/PROJECT[/SERVICE]       the containers of a compose project (label com.docker.compose.project)
+    podman-pod/NAME                 the containers of a Podman pod
+
+Options: ``--tail=N|all``, ``--since=30s|5m|1h|all``, ``--timestamps``, ``--previous``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import Any
+
+from tamer_tui.core.commands import parse_target
+from tamer_tui.core.errors import InvalidInput
+from tamer_tui.core.logstream import (
+    WORKLOAD_ALIASES,
+    LogOptions,
+    LogSession,
+    RuntimeContainerSource,
+    pod_containers,
+    pod_session,
+    runtime_session,
+    selector_session,
+    workload_selector,
+)
+from tamer_tui.core.models import ContainerRow, RuntimeKind
+
+COMPOSE_PROJECT = "com.docker.compose.project"
+COMPOSE_SERVICE = "com.docker.compose.service"
+KUBE_KINDS = {"pod", "pods", "po", "selector", "sel", "label", *WORKLOAD_ALIASES}
+SINCE_PRESETS = {"1": 60.0, "2": 300.0, "3": 900.0, "4": 1800.0, "5": 3600.0, "0": None}
+
+
+@dataclass(frozen=True, slots=True)
+class LogRequest:
+    target: str
+    options: LogOptions
+    timestamps: bool = False
+
+
+def parse_duration(text: str) -> float | None:
+    """``30s``, ``5m``, ``1h30m``, ``2d``, ``all`` (None)."""
+    if text in ("all", "", "0"):
+        return None
+    parts = re.fullmatch(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text)
+    if not parts or not any(parts.groups()):
+        raise InvalidInput(f"--since takes a duration like 30s, 5m, 1h or 'all', got {text!r}")
+    d, h, m, s = (int(g) if g else 0 for g in parts.groups())
+    return float(((d * 24 + h) * 60 + m) * 60 + s)
+
+
+def parse_log_args(args: Sequence[str], default_tail: int = 1000) -> LogRequest:
+    if not args:
+        raise InvalidInput("logs needs a target, e.g. logs pod/NS/NAME or logs container/NAME")
+    target = ""
+    tail: int | None = default_tail
+    since: float | None = None
+    previous = timestamps = False
+    for a in args:
+        if a.startswith("--tail="):
+            value = a.split("=", 1)[1]
+            if value == "all" or value == "-1":
+                tail = None
+            elif value.isdigit():
+                tail = int(value)
+            else:
+                raise InvalidInput(f"--tail takes a number or 'all', got {value!r}")
+        elif a.startswith("--since="):
+            since = parse_duration(a.split("=", 1)[1])
+        elif a in ("--timestamps", "-t"):
+            timestamps = True
+        elif a in ("--previous", "-p"):
+            previous = True
+        elif a.startswith("-"):
+            raise InvalidInput(f"unknown logs option {a!r} (--tail=N|all, --since=5m, --timestamps, --previous)")
+        elif target:
+            raise InvalidInput(f"logs takes one target, got {target!r} and {a!r}")
+        else:
+            target = a
+    if not target:
+        raise InvalidInput("logs needs a target, e.g. logs pod/NS/NAME or logs container/NAME")
+    return LogRequest(target, LogOptions(tail=tail, since_seconds=since, previous=previous), timestamps)
+
+
+def is_kube_log_target(target: str) -> bool:
+    return target.partition("/")[0].lower() in KUBE_KINDS
+
+
+def _ns_name(kube: Any, rest: str, what: str) -> tuple[str, str, str | None]:
+    parts = rest.split("/")
+    if len(parts) == 1 and parts[0]:
+        return kube.namespace or kube.state().namespace or "default", parts[0], None
+    if len(parts) >= 2 and parts[0] and parts[1]:
+        return parts[0], parts[1], "/".join(parts[2:]) or None
+    raise InvalidInput(f"logs {what}: expected {what}/NAMESPACE/NAME")
+
+
+async def open_kube_logs(kube: Any, target: str, options: LogOptions) -> LogSession:
+    kind, _, rest = target.partition("/")
+    kind = kind.lower()
+    context = kube.current
+    if kind in ("pod", "pods", "po"):
+        ns, name, container = _ns_name(kube, rest, "pod")
+        _pod, names = await pod_containers(kube, context, ns, name)
+        if container:
+            if container not in names:
+                raise InvalidInput(f"pod {ns}/{name} has no container {container!r} (it has {', '.join(names)})")
+            names = [container]
+        if not names:
+            raise InvalidInput(f"pod {ns}/{name} has no containers")
+        session = pod_session(kube, context, ns, name, names, options)
+        session.title = f"pod/{ns}/{name}" + (f"/{container}" if container else "")
+        return session
+    if kind in ("selector", "sel", "label"):
+        ns, _, selector = rest.partition("/")
+        if not ns or not selector:
+            raise InvalidInput("logs selector: expected selector/NAMESPACE/LABEL-SELECTOR, e.g. selector/web/app=api")
+        return selector_session(kube, context, ns, selector, options, f"selector/{ns}/{selector}")
+    short = WORKLOAD_ALIASES.get(kind)
+    if short is None:
+        raise InvalidInput(f"no logs for {kind!r}: use pod, deploy, sts, ds, job, rs or selector")
+    ns, name, container = _ns_name(kube, rest, short)
+    selector = await workload_selector(kube, context, short, ns, name)
+    return selector_session(kube, context, ns, selector, options, f"{short}/{ns}/{name}", container)
+
+
+async def open_runtime_logs(manager: Any, target: str, options: LogOptions) -> LogSession:
+    from tamer_tui.core.manager import resolve_target
+
+    kind, _, rest = target.partition("/")
+    kind = kind.lower()
+    runtimes = manager.runtimes
+    if kind == "compose":
+        project, _, service = rest.partition("/")
+        if not project:
+            raise InvalidInput("logs compose: expected compose/PROJECT[/SERVICE]")
+
+        def in_project(row: ContainerRow) -> bool:
+            return row.label(COMPOSE_PROJECT) == project and service in ("", row.label(COMPOSE_SERVICE))
+
+        def compose_label(row: ContainerRow) -> str:
+            svc = row.label(COMPOSE_SERVICE) or row.name
+            number = row.label("com.docker.compose.container-number")
+            return f"{svc}-{number}" if number else row.name
+
+        return runtime_session(runtimes, f"compose/{project}" + (f"/{service}" if service else ""),
+                               in_project, compose_label, options)
+    if kind in ("podman-pod", "ppod", "pod-podman"):
+        if not rest:
+            raise InvalidInput("logs podman-pod: expected podman-pod/NAME")
+        podmans = [rt for rt in runtimes if rt.kind == RuntimeKind.PODMAN]
+        if not podmans:
+            raise InvalidInput("logs podman-pod: no Podman runtime is connected")
+
+        def in_pod(row: ContainerRow) -> bool:
+            # ContainerRow.pod is the pod's name (or the first 12 characters of its id)
+            return bool(row.pod) and (row.pod == rest or rest.startswith(row.pod) or row.pod.startswith(rest))
+
+        def pod_label(row: ContainerRow) -> str:
+            return row.name
+
+        session = runtime_session(podmans, f"podman-pod/{rest}", in_pod, pod_label, options)
+        return session
+    target_obj = parse_target(target, "container")
+    rt, ident, display = await resolve_target(manager, target_obj)
+    session = LogSession(f"container/{rt.name}:{display}")
+    session.start_source(RuntimeContainerSource(rt, ident, options, name=display))
+    return session
