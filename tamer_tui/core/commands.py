@@ -52,6 +52,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "logs pod/NS/NAME[/CONTAINER] | deploy|sts|ds|job/NS/NAME | selector/NS/SELECTOR | "
                 "container/[RUNTIME:]NAME | compose/PROJECT[/SERVICE] | podman-pod/NAME "
                 "[--tail=N|all] [--since=5m] [--timestamps] [--previous]"),
+    CommandSpec("shell", ("sh", "ssh"), "Interactive shell in a pod's container or a container (the TUI suspends)",
+                "shell pod/NS/NAME[/CONTAINER] | shell container/[RUNTIME:]NAME", mutates=True),
+    CommandSpec("exec", ("run",), "Run a command in a pod's container or a container; output and exit code in a pane",
+                "exec pod/NS/NAME[/CONTAINER] -- ARGV... | exec container/[RUNTIME:]NAME -- ARGV...", mutates=True),
+    CommandSpec("attach", (), "Attach to the main process of a pod's container or a container",
+                "attach pod/NS/NAME[/CONTAINER] | attach container/[RUNTIME:]NAME", mutates=True),
+    CommandSpec("pf", ("port-forward", "portforward", "forwards", "pfs"),
+                "Port-forwards: without arguments the list; with a target starts one",
+                "pf | pf pod/NS/NAME [LOCAL:]REMOTE | pf svc/NS/NAME [LOCAL:]REMOTE [--address=127.0.0.1]"),
     CommandSpec("top", (), "Processes of a container", "top container/NAME"),
     CommandSpec("stats", (), "Live CPU/memory/net/IO of a container", "stats container/NAME"),
     CommandSpec("env", (), "Environment of a container", "env container/NAME"),

@@ -36,8 +36,10 @@ SCOPE_PARENTS: dict[str, tuple[str, ...]] = {
     "kube_pods": ("kube", "table", "app"),
     "kube_nodes": ("kube", "table", "app"),
     "kube_cronjobs": ("kube", "table", "app"),
+    "kube_services": ("kube", "table", "app"),
     "kube_secrets": ("kube", "table", "app"),
     "contexts": ("table", "app"),
+    "forwards": ("app",),
 }
 
 SCOPE_TITLES: dict[str, str] = {
@@ -54,8 +56,10 @@ SCOPE_TITLES: dict[str, str] = {
     "kube_pods": "Kubernetes pods",
     "kube_nodes": "Nodes",
     "kube_cronjobs": "CronJobs",
+    "kube_services": "Services",
     "kube_secrets": "Secrets",
     "contexts": "Contexts (:ctx)",
+    "forwards": "Port-forwards (:pf)",
 }
 
 #: Keys Textual or the terminal already own; no action may take them.
@@ -161,6 +165,9 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
         ("top", "T", "processes (top)"),
         ("env", "e", "environment"),
         ("logs", "l", "logs (follow)"),
+        ("shell", "s", "shell (bash, else sh; the TUI suspends)"),
+        ("attach", "a", "attach to the main process"),
+        ("exec", "X", "run a command (output and exit code in a pane)"),
         ("rename", "n", "rename"),
         ("kill", "ctrl+k", "kill"),
         ("delete", "ctrl+d", "delete"),
@@ -210,6 +217,13 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
         ("kill", "ctrl+k", "kill (delete with grace period 0)"),
         ("node", "o", "jump to the pod's node"),
         ("logs", "l", "logs of the pod (all its containers interleaved; follow)"),
+        ("shell", "s", "shell in a container of the pod (the TUI suspends)"),
+        ("attach", "a", "attach to a container's main process"),
+        ("exec", "X", "run a command in a container (output and exit code in a pane)"),
+        ("port_forward", "F", "port-forward a port of the pod"),
+    ])
+    + _defs("kube_services", [
+        ("port_forward", "F", "port-forward a port of the service (follows its ready pods)"),
     ])
     + _defs("kube_nodes", [
         ("cordon", "c", "cordon"),
@@ -221,6 +235,13 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
     ])
     + _defs("kube_secrets", [
         ("reveal", "x", "show the decoded values"),
+    ])
+    + _defs("forwards", [
+        ("copy", "y", "copy the forward's local URL"),
+        ("stop", "ctrl+d", "stop the selected forward"),
+        ("stop_all", "D", "stop every forward"),
+        ("restart", "r", "start a stopped or failed forward again"),
+        ("save", "S", "save the forward to settings.yaml"),
     ])
     + _defs("contexts", [
         ("switch", "enter", "switch to the context"),

@@ -14,13 +14,14 @@ Options: ``--tail=N|all``, ``--since=30s|5m|1h|all``, ``--timestamps``, ``--prev
 
 from __future__ import annotations
 
+import contextlib
 import re
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tamer_tui.core.commands import parse_target
-from tamer_tui.core.errors import InvalidInput
+from tamer_tui.core.errors import InvalidInput, NotFound, RuntimeUnavailable, TamerError
 from tamer_tui.core.logstream import (
     WORKLOAD_ALIASES,
     LogOptions,
@@ -36,12 +37,15 @@ from tamer_tui.core.models import ContainerRow, RuntimeKind
 
 COMPOSE_PROJECT = "com.docker.compose.project"
 COMPOSE_SERVICE = "com.docker.compose.service"
+COMPOSE_NUMBER = "com.docker.compose.container-number"
 KUBE_KINDS = {"pod", "pods", "po", "selector", "sel", "label", *WORKLOAD_ALIASES}
 SINCE_PRESETS = {"1": 60.0, "2": 300.0, "3": 900.0, "4": 1800.0, "5": 3600.0, "0": None}
 
 
 @dataclass(frozen=True, slots=True)
 class LogRequest:
+    """A parsed ``logs`` command: the target, what to fetch, and whether to show the stamps."""
+
     target: str
     options: LogOptions
     timestamps: bool = False
@@ -59,16 +63,27 @@ def parse_duration(text: str) -> float | None:
 
 
 def parse_log_args(args: Sequence[str], default_tail: int = 1000) -> LogRequest:
+    """``TARGET [--tail=N|all] [--since=5m|all] [--timestamps] [--previous]`` (``--tail N`` and
+    ``--since 5m`` work too, as in kubectl)."""
     if not args:
         raise InvalidInput("logs needs a target, e.g. logs pod/NS/NAME or logs container/NAME")
     target = ""
     tail: int | None = default_tail
     since: float | None = None
     previous = timestamps = False
-    for a in args:
+    items = list(args)
+    i = 0
+    while i < len(items):
+        a = items[i]
+        i += 1
+        if a in ("--tail", "--since"):
+            if i >= len(items):
+                raise InvalidInput(f"{a} needs a value, e.g. {a}={'100' if a == '--tail' else '5m'}")
+            a = f"{a}={items[i]}"
+            i += 1
         if a.startswith("--tail="):
             value = a.split("=", 1)[1]
-            if value == "all" or value == "-1":
+            if value in ("all", "-1"):
                 tail = None
             elif value.isdigit():
                 tail = int(value)
@@ -92,6 +107,7 @@ def parse_log_args(args: Sequence[str], default_tail: int = 1000) -> LogRequest:
 
 
 def is_kube_log_target(target: str) -> bool:
+    """Whether a target names Kubernetes objects (else Docker/Podman ones)."""
     return target.partition("/")[0].lower() in KUBE_KINDS
 
 
@@ -105,19 +121,21 @@ def _ns_name(kube: Any, rest: str, what: str) -> tuple[str, str, str | None]:
 
 
 async def open_kube_logs(kube: Any, target: str, options: LogOptions) -> LogSession:
+    """A session for a Kubernetes target (``pod/``, ``deploy/``, ``sts/``, ``ds/``, ``job/``, ``rs/``,
+    ``selector/``) on the current context; a target that does not exist raises here."""
     kind, _, rest = target.partition("/")
     kind = kind.lower()
     context = kube.current
     if kind in ("pod", "pods", "po"):
         ns, name, container = _ns_name(kube, rest, "pod")
-        _pod, names = await pod_containers(kube, context, ns, name)
+        pod, names = await pod_containers(kube, context, ns, name)
         if container:
             if container not in names:
                 raise InvalidInput(f"pod {ns}/{name} has no container {container!r} (it has {', '.join(names)})")
             names = [container]
         if not names:
             raise InvalidInput(f"pod {ns}/{name} has no containers")
-        session = pod_session(kube, context, ns, name, names, options)
+        session = pod_session(kube, context, ns, name, names, options, pod=pod)
         session.title = f"pod/{ns}/{name}" + (f"/{container}" if container else "")
         return session
     if kind in ("selector", "sel", "label"):
@@ -133,12 +151,51 @@ async def open_kube_logs(kube: Any, target: str, options: LogOptions) -> LogSess
     return selector_session(kube, context, ns, selector, options, f"{short}/{ns}/{name}", container)
 
 
+async def _containers(rt: Any) -> list[ContainerRow]:
+    """All containers of a runtime, connecting it first when it is not connected yet."""
+    try:
+        rows: list[ContainerRow] = await rt.list_containers(all=True)
+    except RuntimeUnavailable:
+        await rt.connect()
+        rows = await rt.list_containers(all=True)
+    return rows
+
+
+async def _find_podman_pod(runtimes: list[Any], ident: str) -> tuple[Any, Any]:
+    """(runtime, PodRow) of the Podman pod named ``ident`` (or whose id starts with it)."""
+    hits: list[tuple[Any, Any]] = []
+    errors: list[str] = []
+    for rt in runtimes:
+        try:
+            pods = await rt.list_pods()
+        except RuntimeUnavailable:
+            try:
+                await rt.connect()
+                pods = await rt.list_pods()
+            except TamerError as exc:
+                errors.append(f"{rt.name}: {exc}")
+                continue
+        exact = [p for p in pods if p.name == ident or p.id == ident]
+        hits.extend((rt, p) for p in exact or [p for p in pods if len(ident) >= 3 and p.id.startswith(ident)])
+    if not hits:
+        where = f" ({'; '.join(errors)})" if errors else ""
+        raise NotFound(f"no Podman pod {ident!r}{where}")
+    if len(hits) > 1:
+        names = ", ".join(f"{rt.name}:{p.name}" for rt, p in hits[:5])
+        raise InvalidInput(f"podman-pod/{ident} is ambiguous: {names}")
+    return hits[0]
+
+
 async def open_runtime_logs(manager: Any, target: str, options: LogOptions) -> LogSession:
+    """A session for a Docker/Podman target (``container/``, ``compose/``, ``podman-pod/``); a target
+    that does not exist raises here."""
     from tamer_tui.core.manager import resolve_target
 
+    if options.previous:
+        raise InvalidInput("--previous is for Kubernetes pods (Docker and Podman keep one log per container)")
     kind, _, rest = target.partition("/")
     kind = kind.lower()
-    runtimes = manager.runtimes
+    runtimes = list(manager.runtimes)
     if kind == "compose":
         project, _, service = rest.partition("/")
         if not project:
@@ -149,9 +206,23 @@ async def open_runtime_logs(manager: Any, target: str, options: LogOptions) -> L
 
         def compose_label(row: ContainerRow) -> str:
             svc = row.label(COMPOSE_SERVICE) or row.name
-            number = row.label("com.docker.compose.container-number")
+            number = row.label(COMPOSE_NUMBER)
             return f"{svc}-{number}" if number else row.name
 
+        projects: set[str] = set()
+        services: set[str] = set()
+        for rt in runtimes:
+            with contextlib.suppress(TamerError):
+                for row in await _containers(rt):
+                    projects.add(row.label(COMPOSE_PROJECT))
+                    if row.label(COMPOSE_PROJECT) == project:
+                        services.add(row.label(COMPOSE_SERVICE))
+        if project not in projects:
+            known = ", ".join(sorted(p for p in projects if p)) or "none"
+            raise NotFound(f"no containers of compose project {project!r} (projects: {known})")
+        if service and service not in services:
+            raise NotFound(f"compose project {project!r} has no service {service!r} "
+                           f"(services: {', '.join(sorted(x for x in services if x))})")
         return runtime_session(runtimes, f"compose/{project}" + (f"/{service}" if service else ""),
                                in_project, compose_label, options)
     if kind in ("podman-pod", "ppod", "pod-podman"):
@@ -159,17 +230,19 @@ async def open_runtime_logs(manager: Any, target: str, options: LogOptions) -> L
             raise InvalidInput("logs podman-pod: expected podman-pod/NAME")
         podmans = [rt for rt in runtimes if rt.kind == RuntimeKind.PODMAN]
         if not podmans:
-            raise InvalidInput("logs podman-pod: no Podman runtime is connected")
+            raise InvalidInput("logs podman-pod: no Podman runtime is configured")
+        prt, pod = await _find_podman_pod(podmans, rest)
+        keys = {pod.name, pod.id[:12]}
 
         def in_pod(row: ContainerRow) -> bool:
-            # ContainerRow.pod is the pod's name (or the first 12 characters of its id)
-            return bool(row.pod) and (row.pod == rest or rest.startswith(row.pod) or row.pod.startswith(rest))
+            # ContainerRow.pod is the pod's name (or the first 12 characters of its id); the infra
+            # (pause) container holds the namespaces and logs nothing
+            return row.runtime == prt.name and row.pod in keys and row.id != pod.infra_id
 
         def pod_label(row: ContainerRow) -> str:
             return row.name
 
-        session = runtime_session(podmans, f"podman-pod/{rest}", in_pod, pod_label, options)
-        return session
+        return runtime_session([prt], f"podman-pod/{pod.name}", in_pod, pod_label, options)
     target_obj = parse_target(target, "container")
     rt, ident, display = await resolve_target(manager, target_obj)
     session = LogSession(f"container/{rt.name}:{display}")

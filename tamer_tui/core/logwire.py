@@ -286,8 +286,10 @@ class LogTextDecoder:
 def decode_log_body(
     chunks: Iterable[bytes], timestamps: bool, framed: bool | None = None, keep_streams: bool = False
 ) -> Iterator[LogBatch]:
-    """A :class:`LogBatch` for each piece of a logs body that completed at least one line."""
+    """An empty :class:`LogBatch` at once (the server answered), then one for each piece of the
+    body that completed at least one line."""
     decoder = LogTextDecoder(timestamps, framed=framed, keep_streams=keep_streams)
+    yield LogBatch([], [], [])
     for chunk in chunks:
         decoder.feed(chunk)
         if decoder.texts:

@@ -1249,6 +1249,8 @@ class PodmanRuntime(ContainerRuntime):
     ) -> AsyncIterator[list[LogLine]]:
         async for batch in self.log_text_batches(ident, follow=follow, tail=tail, since=since,
                                                  timestamps=timestamps, streams=True):
+            if not batch.texts:
+                continue
             yield [LogLine(text, "stderr" if stream == 2 else "stdout", ts)
                    for ts, text, stream in zip(batch.stamps, batch.texts, batch.streams, strict=True)]
 

@@ -79,12 +79,24 @@ class RuntimeSettings:
 
 
 @dataclass
+class SavedForward:
+    """A port-forward to start again later (``autostart``: when Tamer starts with that context)."""
+
+    context: str = ""
+    target: str = ""  # pod/NS/NAME or svc/NS/NAME
+    ports: str = ""  # [LOCAL:]REMOTE as typed after :pf
+    address: str = "127.0.0.1"
+    autostart: bool = False
+
+
+@dataclass
 class KubeSettings:
     """Kubernetes: kubeconfig files (empty: KUBECONFIG or ~/.kube/config) and favourite namespaces."""
 
     kubeconfig: list[str] = field(default_factory=list)
     favorite_namespaces: dict[str, list[str]] = field(default_factory=dict)
     readonly_contexts: list[str] = field(default_factory=list)  # contexts where every mutation is refused
+    port_forwards: list[SavedForward] = field(default_factory=list)
 
 
 @dataclass

@@ -312,3 +312,159 @@ async def cmd_runtimes(app: TamerApp, cmd: Command) -> None:
             "reachable" if info else (s.error or "not checked"),
         ])
     app.show_table("runtimes", ["NAME", "KIND", "URL", "FOUND BY", "VERSION", "ROOTLESS", "STATE"], rows)
+
+
+# -- exec, shell, attach ----------------------------------------------------------------------------
+
+_POD_WORDS = ("pod", "pods", "po")
+
+
+def _split_argv(cmd: Command) -> tuple[str, list[str]]:
+    """``exec TARGET -- ARGV...`` -> (target, argv)."""
+    _need(cmd, 1)
+    args = list(cmd.args)
+    if "--" in args:
+        i = args.index("--")
+        head, argv = args[:i], args[i + 1:]
+    else:
+        head, argv = args[:1], args[1:]
+    if len(head) != 1:
+        raise InvalidInput(f"{cmd.name}: one target, then -- and the command, e.g. exec pod/NS/NAME -- ls -la")
+    return head[0], argv
+
+
+async def exec_target(app: TamerApp, text: str) -> Any:
+    """A pod's container (asking which one when the pod has several) or a Docker/Podman container."""
+    from tamer_tui.core.exec import ExecTarget, pod_containers
+
+    kind, _, rest = text.partition("/")
+    if kind.lower() in _POD_WORDS:
+        kube = app.kube
+        parts = rest.split("/")
+        if len(parts) == 1 and parts[0]:
+            ns, name, container = kube.namespace or kube.state().namespace or "default", parts[0], ""
+        elif len(parts) >= 2 and parts[0] and parts[1]:
+            ns, name, container = parts[0], parts[1], "/".join(parts[2:])
+        else:
+            raise InvalidInput("expected pod/NAMESPACE/NAME[/CONTAINER]")
+        context = kube.current
+        if not container:
+            names = await pod_containers(kube, context, ns, name)
+            if not names:
+                raise InvalidInput(f"pod {ns}/{name} has no running container")
+            if len(names) == 1:
+                container = names[0]
+            else:
+                from tamer_tui.ui.screens.pick_screen import PickScreen
+
+                picked = await app.push_screen_wait(PickScreen(f"Container of pod {ns}/{name}:",
+                                                               [(c, c) for c in names]))
+                if not picked:
+                    raise InvalidInput("cancelled")
+                container = picked
+        return ExecTarget("pod", f"pod/{ns}/{name}/{container}", kube=kube, context=context, namespace=ns,
+                          pod=name, container=container)
+    _target, (rt, ident, display) = await app.resolve(text, "container")
+    return ExecTarget("container", f"container/{rt.name}:{display}", runtime=rt, ident=ident)
+
+
+async def cmd_shell(app: TamerApp, cmd: Command) -> None:
+    from tamer_tui.core.exec import prepare_shell
+
+    _need(cmd, 1)
+    target = await exec_target(app, cmd.args[0])
+    settings = app.session.settings
+    shells = list(settings.shell) if settings is not None else ["bash", "sh"]
+    app.report(f"opening a shell in {target.title} ...")
+    app.run_interactive(await prepare_shell(target, shells))
+
+
+async def cmd_attach(app: TamerApp, cmd: Command) -> None:
+    from tamer_tui.core.exec import prepare_attach
+
+    _need(cmd, 1)
+    target = await exec_target(app, cmd.args[0])
+    app.run_interactive(await prepare_attach(target))
+
+
+async def cmd_exec(app: TamerApp, cmd: Command) -> None:
+    import shlex
+
+    from tamer_tui.core.exec import run_command
+
+    text, argv = _split_argv(cmd)
+    if not argv:
+        raise InvalidInput("exec: the command goes after --, e.g. exec pod/NS/NAME -- ls -la")
+    target = await exec_target(app, text)
+    app.report(f"running {shlex.join(argv)} in {target.title} ...")
+    result = await run_command(target, argv)
+    code = "unknown" if result.exit_code is None else str(result.exit_code)
+    app.show_exec_output(f"{target.title} $ {shlex.join(argv)}", result.stdout, result.stderr, code)
+
+
+# -- port-forwards ----------------------------------------------------------------------------------
+
+async def cmd_pf(app: TamerApp, cmd: Command) -> None:
+    """``pf`` (the list), ``pf TARGET [LOCAL:]REMOTE [--address=A] [--save] [--autostart]``,
+    ``pf --stop ID|all``, ``pf --restart ID``, ``pf --save ID [--autostart]``."""
+    from tamer_tui.core.kube.portforward import parse_forward
+    from tamer_tui.ui.screens.port_forwards_screen import PortForwardsScreen
+
+    forwards = app.forwards
+    args = list(cmd.args)
+    if not args:
+        app.push_screen(PortForwardsScreen())
+        return
+    flags = {a.split("=", 1)[0]: (a.split("=", 1)[1] if "=" in a else "") for a in args if a.startswith("--")}
+    words = [a for a in args if not a.startswith("--")]
+    if "--stop" in flags:
+        which = words[0] if words else flags["--stop"]
+        if which == "all":
+            await forwards.stop_all()
+            app.report("stopped every port-forward")
+            return
+        fwd = _forward(forwards, which)
+        await forwards.stop(fwd)
+        app.report(f"stopped port-forward {fwd.spec.describe()}")
+        return
+    if "--restart" in flags:
+        fwd = _forward(forwards, words[0] if words else flags["--restart"])
+        fwd = await forwards.restart(fwd)
+        app.report(f"port-forward {fwd.spec.describe()}: {fwd.url}")
+        return
+    if "--save" in flags and len(words) == 1 and words[0].isdigit():
+        fwd = _forward(forwards, words[0])
+        app.report(_save_forward(fwd.spec, "--autostart" in flags))
+        return
+    if len(words) != 2:
+        raise InvalidInput("usage: pf pod|svc/NS/NAME [LOCAL:]REMOTE [--address=127.0.0.1] [--save] [--autostart]")
+    kube = app.kube
+    spec = parse_forward(words[0], words[1], context=kube.current, namespace=kube.namespace or "default",
+                         address=flags.get("--address") or None, autostart="--autostart" in flags)
+    fwd = await forwards.start(spec)
+    message = f"port-forward {spec.describe()} -> {fwd.url} (pod {fwd.pod})"
+    if "--save" in flags or "--autostart" in flags:
+        message += "; " + _save_forward(spec, "--autostart" in flags)
+    app.report(message)
+
+
+def _forward(forwards: Any, ident: str) -> Any:
+    fwd = forwards.get(int(ident)) if ident.isdigit() else None
+    if fwd is None:
+        raise InvalidInput(f"no port-forward with id {ident!r} (:pf lists them)")
+    return fwd
+
+
+def _save_forward(spec: Any, autostart: bool) -> str:
+    """Add the forward to settings.yaml (kube.port_forwards), read fresh from disk so nothing else changes."""
+    from tamer_tui.core.settings import SavedForward, load_settings, save_settings
+
+    loaded = load_settings()
+    settings = loaded.settings
+    entry = SavedForward(context=spec.context, target=spec.target, ports=spec.ports, address=spec.address,
+                         autostart=autostart)
+    kept = [f for f in settings.kube.port_forwards
+            if (f.context, f.target, f.ports) != (entry.context, entry.target, entry.ports)]
+    settings.kube.port_forwards = [*kept, entry]
+    path = save_settings(settings)
+    return f"saved to {path}" + (" (starts with Tamer)" if autostart else "")

@@ -21,13 +21,14 @@ from textual.screen import Screen
 
 from tamer_tui.core.commands import COMMANDS, Command, lookup, parse_command, parse_target
 from tamer_tui.core.errors import InvalidInput, TamerError
+from tamer_tui.core.kube.portforward import PortForwardManager, parse_forward
 from tamer_tui.core.manager import resolve_target
 from tamer_tui.core.models import ContainerRow
 from tamer_tui.core.session import Session
 from tamer_tui.core.settings import LogSettings
 from tamer_tui.core.stats_poller import StatsPoller
 from tamer_tui.ui.bindings import kb
-from tamer_tui.ui.format import human_size
+from tamer_tui.ui.format import human_size, published_urls
 from tamer_tui.ui.kube_nav import KubeNavigation, words_of
 from tamer_tui.ui.screens.confirm_screen import ConfirmScreen
 from tamer_tui.ui.screens.containers_screen import ContainersScreen
@@ -129,6 +130,7 @@ class TamerApp(KubeNavigation, App[None]):
         self.initial_command = initial_command or "containers"
         self.history: list[str] = []
         self.container_stats = ContainerStatsColumns(self)
+        self._forwards: PortForwardManager | None = None
         self.runtime_notes: dict[str, str] = {}
         self.last_result: str = ""  # last action's outcome, for tests and `tamer -c` scripts
         self.kube_screens: OrderedDict[str, Any] = OrderedDict()
@@ -154,8 +156,11 @@ class TamerApp(KubeNavigation, App[None]):
         for warning in self.session.warnings:
             self.notify(warning, severity="warning", timeout=10)
         self.connect_runtimes()
+        self.autostart_forwards()
 
     async def on_unmount(self) -> None:
+        if self._forwards is not None:
+            await self._forwards.stop_all()
         if self.session.kube is not None:
             await self.session.kube.close()
         await self.session.manager.close()
@@ -366,6 +371,69 @@ class TamerApp(KubeNavigation, App[None]):
         self.push_screen(LogsScreen(session.title, session, opener, options, max_lines=cfg.buffer_lines,
                                     max_bytes=cfg.buffer_mb * 1024 * 1024, timestamps=timestamps or cfg.timestamps,
                                     wrap=cfg.wrap, prefixes=cfg.prefixes, kube=kube, spill_dir=cfg.spill_dir))
+
+    # -- port-forwards -----------------------------------------------------------------
+    @property
+    def forwards(self) -> PortForwardManager:
+        if self._forwards is None:
+            if not self.kube_available():
+                raise InvalidInput("port-forwards need a Kubernetes context (none is configured)")
+            self._forwards = PortForwardManager(self.kube.client)
+        return self._forwards
+
+    @work(group="pf-autostart")
+    async def autostart_forwards(self) -> None:
+        """Saved forwards marked autostart, for the contexts the kubeconfig has."""
+        settings = self.session.settings
+        if settings is None or not self.kube_available():
+            return
+        for saved in settings.kube.port_forwards:
+            if not saved.autostart or saved.context not in self.kube.contexts:
+                continue
+            try:
+                spec = parse_forward(saved.target, saved.ports, context=saved.context, address=saved.address,
+                                     autostart=True)
+                fwd = await self.forwards.start(spec)
+                self.report(f"port-forward {spec.describe()}: {fwd.url}")
+            except TamerError as exc:
+                self.report(f"saved port-forward {saved.target} {saved.ports}: {exc}", "error")
+
+    def published_ports(self) -> list[str]:
+        """``name: http://127.0.0.1:8080`` for running containers' published ports."""
+        out: list[str] = []
+        try:
+            rows = self.resource_screen("containers").store.rows.values()
+        except Exception:  # noqa: BLE001 - the screen may not exist (tests, early start)
+            return out
+        for row in rows:
+            for url in published_urls(getattr(row, "ports", "")):
+                out.append(f"{row.name}: {url}")
+        return out[:20]
+
+    def show_exec_output(self, title: str, stdout: str, stderr: str, exit_code: str) -> None:
+        from tamer_tui.ui.screens.exec_output_screen import ExecOutputScreen
+
+        self.push_screen(ExecOutputScreen(title, stdout, stderr, exit_code))
+
+    def run_interactive(self, interactive: Any) -> None:
+        """Suspend the TUI, hand the terminal to ``interactive`` (a shell, an attach) and come back."""
+        from textual.app import SuspendNotSupported
+
+        error = ""
+        code: int | None = None
+        try:
+            with self.suspend():
+                try:
+                    code = interactive.run()
+                except TamerError as exc:
+                    error = str(exc)
+        except SuspendNotSupported:
+            raise InvalidInput("this terminal cannot hand over to a shell (no real terminal attached)") from None
+        self.refresh(layout=True)
+        if error:
+            self.report(f"{interactive.description}: {error}", "error")
+        else:
+            self.report(f"{interactive.description} ended" + ("" if code is None else f" (exit code {code})"))
 
     def show_text(self, title: str, text: str) -> None:
         self.push_screen(TextScreen(title, text))

@@ -37,3 +37,25 @@ def age(ts: float, now: float | None = None) -> str:
     if delta < 365 * 86400:
         return f"{int(delta // 86400)}d"
     return f"{int(delta // (365 * 86400))}y"
+
+
+def published_urls(ports: str) -> list[str]:
+    """URLs of a container's published TCP ports: ``0.0.0.0:8080->80/tcp`` -> ``http://localhost:8080``."""
+    urls: list[str] = []
+    for part in ports.split(","):
+        part = part.strip()
+        if "->" not in part or part.endswith("/udp"):
+            continue
+        host_part = part.split("->", 1)[0]
+        host, _, port = host_part.rpartition(":")
+        if not port.isdigit():
+            continue
+        host = host.strip("[]")
+        if host in ("", "0.0.0.0", "::"):
+            host = "localhost"
+        elif ":" in host:
+            host = f"[{host}]"
+        url = f"http://{host}:{port}"
+        if url not in urls:
+            urls.append(url)
+    return urls

@@ -87,12 +87,12 @@ def test_character_names_match_textual() -> None:
 
 def test_overrides_apply_and_swaps_work() -> None:
     """User overrides replace defaults; swapping two keys in one scope is not a conflict."""
-    km = Keymap({"containers.stop": "s", "containers.start": "x", "app.command": ";"})
+    km = Keymap({"containers.stop": "b", "containers.start": "x", "app.command": ";"})
     assert km.warnings == []
-    assert km.resolve("containers.stop") == "s" and km.resolve("containers.start") == "x"
+    assert km.resolve("containers.stop") == "b" and km.resolve("containers.start") == "x"
     assert km.resolve("app.command") == "semicolon" and km.display("app.command") == ";"
     assert km.is_overridden("containers.stop") and not km.is_overridden("containers.restart")
-    assert km.action_for("containers", "s") == "containers.stop"
+    assert km.action_for("containers", "b") == "containers.stop"
 
 
 def test_conflicting_override_keeps_default_with_warning() -> None:

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.kube_ui.conftest import kube_app, kubectl, wait_rows
 from tests.ui.conftest import wait_daemon, wait_for
 
@@ -379,3 +381,52 @@ async def test_pod_logs_follow(sim: Any) -> None:
         await wait_for(lambda: type(app.screen).__name__ == "LogsScreen" and len(app.screen.buffer) >= 5, pilot,
                        timeout=15)
         assert cname in app.screen.view.border_title
+
+
+async def test_deployment_logs_aggregate_its_pods(sim: Any) -> None:
+    """`l` on a Deployment opens one stream over all its pods, each line prefixed with its pod; search works on it."""
+    app = kube_app(sim, command="deploy -n default")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_rows(app, pilot)
+        web = next(r for r in app.screen.store.rows.values() if r.name == "web")
+        assert app.screen.table.select_key(web.key)
+        await pilot.press("l")
+        await wait_for(lambda: type(app.screen).__name__ == "LogsScreen", pilot)
+        screen = app.screen
+        pods = json.loads(kubectl(sim, "get", "pods", "-n", "default", "-l", "app=web", "-o", "json").stdout)["items"]
+        running = {p["metadata"]["name"] for p in pods if p["status"].get("phase") == "Running"}
+        assert len(running) >= 2
+        await wait_for(lambda: {s.split("/")[0] for s in screen.buffer.sources} >= running, pilot, timeout=15)
+        assert screen.session.aggregated and screen.view.aggregated
+        assert screen.log_title == "deploy/default/web"
+        first = screen.view.render_line(0).text
+        assert any(first.startswith(name[:28]) for name in screen.buffer.sources)
+
+
+async def test_port_forward_from_command_mode_and_screen(sim: Any) -> None:
+    """`:pf svc/default/web 0:80` starts a forward on a free port that answers real HTTP from a web pod;
+    `:pf` lists it as active with its traffic; ctrl+d on the row stops it and the port is closed."""
+    import socket
+    import urllib.request
+
+    app = kube_app(sim, command="pods -n default")
+    async with app.run_test(size=(180, 40)) as pilot:
+        await wait_rows(app, pilot)
+        await pilot.press("colon", *"pf svc/default/web 0:80", "enter")
+        await wait_for(lambda: "-> http://127.0.0.1:" in app.last_result, pilot, timeout=15)
+        fwd = app.forwards.list()[0]
+        url = fwd.url
+        assert url in app.last_result and str(fwd.state) == "active"
+        body = await asyncio.to_thread(lambda: urllib.request.urlopen(url + "/hello", timeout=10).read().decode())
+        assert "web-" in body and "/hello" in body
+        await pilot.press("colon", *"pf", "enter")
+        await wait_for(lambda: type(app.screen).__name__ == "PortForwardsScreen", pilot)
+        table = app.screen.table
+        await wait_for(lambda: table.row_count == 1, pilot)
+        row = [str(c) for c in table.get_row_at(0)]
+        assert row[2] == "svc/default/web" and row[4] == url and row[6] == "active"
+        await pilot.press("ctrl+d")
+        await wait_for(lambda: str(fwd.state) == "stopped", pilot, timeout=10)
+        port = int(url.rsplit(":", 1)[1])
+        with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass

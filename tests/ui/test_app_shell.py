@@ -52,11 +52,11 @@ def test_corrupt_settings_warn_and_recover(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 async def test_remapped_key_stops_container(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, docker_api: Any) -> None:
-    """`keys: {containers.stop: "s"}` in settings.yaml makes `s` stop the selected container."""
+    """`keys: {containers.stop: "b"}` in settings.yaml makes `b` stop the selected container."""
     monkeypatch.setenv("TAMER_CONFIG_DIR", str(tmp_path))
-    (tmp_path / "settings.yaml").write_text('keys:\n  containers.stop: "s"\n')
+    (tmp_path / "settings.yaml").write_text('keys:\n  containers.stop: "b"\n')
     session = build_session(_app_parser().parse_args(["--no-podman", "--docker-host", services.docker_host()]))
-    assert session.key_overrides["containers.stop"] == "s"
+    assert session.key_overrides["containers.stop"] == "b"
     name = unique("remap")
     ident = start_container(docker_api, name)
     app = TamerApp(session)
@@ -65,7 +65,7 @@ async def test_remapped_key_stops_container(monkeypatch: pytest.MonkeyPatch, tmp
         await pilot.press("slash", *name, "enter")
         await wait_for(lambda: app.screen.table.cursor_row is not None and app.screen.table.cursor_row.name == name,
                        pilot)
-        await pilot.press("s")
+        await pilot.press("b")
         await wait_daemon(lambda: docker_api.inspect_container(ident)["State"]["Status"] == "exited", timeout=15)
 
 

@@ -187,3 +187,42 @@ async def test_wrap_and_json_pretty_print() -> None:
         await pilot.pause(0.1)
         rows = [r for r in (view.render_line(y).text.rstrip() for y in range(view.size.height)) if r]
         assert rows[-5:] == ["{", '  "level": "info",', '  "msg": "done",', '  "n": 1', "}"]
+
+
+async def test_since_and_previous_keys_reopen_with_new_options() -> None:
+    """`2` reloads with since=5m (tail off), `0` with the whole log; `P` asks for the previous instance
+    (Kubernetes only: elsewhere it says so). The buffer starts over with each reload."""
+    from tamer_tui.core.logstream import LogOptions, LogSession
+    from tamer_tui.ui.screens.logs_screen import LogsScreen
+
+    asked: list[LogOptions] = []
+    sessions: list[FeedSession] = []
+
+    async def opener(options: LogOptions) -> LogSession:
+        asked.append(options)
+        sessions.append(FeedSession())
+        return sessions[-1]
+
+    first = FeedSession()
+    screen = LogsScreen("pod/ns/p", first, opener, LogOptions(tail=1000), kube=True)
+    async with _App(screen).run_test(size=(100, 12)) as pilot:
+        await first.feed("c", _seq(10))
+        await _wait(pilot, lambda: len(screen.buffer) == 10)
+        await pilot.press("2")
+        await _wait(pilot, lambda: len(asked) == 1)
+        assert asked[0].since_seconds == 300 and asked[0].tail is None and not asked[0].previous
+        assert len(screen.buffer) == 0
+        await sessions[-1].feed("c", _seq(3, 100))
+        await _wait(pilot, lambda: len(screen.buffer) == 3)
+        assert "since 5m" in str(screen.query_one("#status-line").render())
+        await pilot.press("P")
+        await _wait(pilot, lambda: len(asked) == 2)
+        assert asked[1].previous
+        await pilot.press("0")
+        await _wait(pilot, lambda: len(asked) == 3)
+        assert asked[2].since_seconds is None and asked[2].tail is None and not asked[2].previous
+    container = FeedSession()
+    screen2 = LogsScreen("container/x", container, opener, LogOptions(), kube=False)
+    async with _App(screen2).run_test(size=(100, 12)) as pilot:
+        await pilot.press("P")
+        assert "Kubernetes pods only" in screen2.message and len(asked) == 3

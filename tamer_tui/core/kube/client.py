@@ -283,7 +283,7 @@ class KubeClient:
     ) -> AsyncIterator[list[str]]:
         """A streaming GET of text lines (follow logs), in the batches the network delivered them.
 
-        Every complete line is yielded (empty lines too: they are part of a log); "\r\n" endings lose
+        An empty batch comes first, as soon as the server answered (the stream is open). Every complete line is yielded (empty lines too: they are part of a log); "\r\n" endings lose
         the "\r"; a last line without its newline is yielded when the server closes. Each network
         read is decoded and split in one go (never line by line), so 100,000s of lines a second cost
         little; a multi-byte character split between reads is decoded whole (the cut is made at the
@@ -301,6 +301,7 @@ class KubeClient:
                                    timeout=tmo, auth=self._auth(), read_bufsize=1 << 20) as resp:
                 if resp.status >= 400:
                     raise error_for(resp.status, await resp.read(), label)
+                yield []  # the server answered: the stream is open
                 rest = b""
                 async for chunk in resp.content.iter_any():
                     cut = chunk.rfind(b"\n")
@@ -329,6 +330,56 @@ class KubeClient:
         result: dict[str, Any] = json.loads(data)
         return result
 
+    async def ws_connect(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        protocols: tuple[str, ...] | list[str] = (),
+        *,
+        what: str = "",
+        timeout: float | None = None,
+        session: Any = None,
+    ) -> Any:
+        """Open a WebSocket to the API server (exec, attach, port-forward) with this context's TLS and auth.
+
+        Returns aiohttp's ``ClientWebSocketResponse`` (the caller closes it); ``ws.protocol`` is the
+        sub-protocol the server chose among ``protocols``. An open WebSocket holds one of the shared
+        session's 32 connections until it is closed: callers that keep many open at once (port-forward)
+        pass their own ``session`` (an aiohttp ``ClientSession`` whose connector has this context's
+        ``config.ssl_context()``) and close it themselves. A refused upgrade raises the matching
+        :class:`TamerError` with the server's own message (the handshake error carries no body, so the
+        same URL is fetched once more as a plain GET to read the ``Status``); an unreachable server
+        raises :class:`RuntimeUnavailable`. Frames are never compressed and may be of any size.
+        """
+        import aiohttp
+
+        session = session if session is not None else await self._get_session()
+        label = what or f"GET {path}"
+        tmo = aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0)
+        try:
+            async with asyncio.timeout(timeout or self.connect_timeout * 2):
+                return await session.ws_connect(
+                    self.config.server + path, params=_params(params), protocols=tuple(protocols),
+                    headers=self._headers("*/*"), auth=self._auth(), timeout=tmo, autoping=True,
+                    heartbeat=None, compress=0, max_msg_size=0)
+        except aiohttp.WSServerHandshakeError as exc:
+            if exc.status == 401 and self.config.refresh is not None:
+                await asyncio.to_thread(self._refresh_token)
+            fallback = error_for(exc.status or 500, json.dumps({"message": exc.message}).encode(), label)
+            if 400 <= exc.status < 500:
+                try:
+                    await self.request("GET", path, params=params, what=label, timeout=self.connect_timeout * 2)
+                except TamerError as err:
+                    if type(err) is type(fallback):  # same kind of refusal: the Status carries the real message
+                        raise err from None
+            raise fallback from None
+        except TimeoutError:
+            raise RuntimeUnavailable(f"{self.context}: no answer from {self.config.server} ({label})") from None
+        except aiohttp.ClientError as exc:
+            raise RuntimeUnavailable(f"{self.context}: {self.config.server} unreachable ({exc})") from None
+        except OSError as exc:
+            raise RuntimeUnavailable(f"{self.context}: {exc}") from None
+
 
 def _params(params: Mapping[str, Any] | None) -> list[tuple[str, str]] | None:
     if not params:
@@ -344,3 +395,32 @@ def _params(params: Mapping[str, Any] | None) -> list[tuple[str, str]] | None:
         else:
             out.append((k, str(v)))
     return out
+
+
+def sync_websocket_options(config: ClientConfig) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """``(ws_base_url, headers, sslopt)`` for a blocking WebSocket client (``websocket-client``).
+
+    The exec/attach terminal bridge runs while the asyncio loop is blocked (the TUI is suspended), so
+    it opens its own connection with the same TLS settings and credentials :class:`KubeClient` uses:
+    ``ws_base_url`` is the server URL with ``ws``/``wss`` instead of ``http``/``https`` (append the
+    path and query), ``sslopt`` carries an ``ssl.SSLContext`` under ``"context"`` (empty for http).
+    Read-only: nothing is cached or changed.
+    """
+    import base64
+
+    headers = {"User-Agent": "tamer/0.1", **config.extra_headers}
+    if config.token:
+        headers["Authorization"] = f"Bearer {config.token}"
+    elif config.username and config.password:
+        pair = f"{config.username}:{config.password}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    server = config.server
+    if server.startswith("https://"):
+        base = "wss://" + server[len("https://") :]
+    elif server.startswith("http://"):
+        base = "ws://" + server[len("http://") :]
+    else:
+        base = server
+    ctx = config.ssl_context()
+    sslopt: dict[str, Any] = {"context": ctx} if isinstance(ctx, ssl.SSLContext) else {}
+    return base, headers, sslopt

@@ -77,6 +77,11 @@ class KubeResourceScreen(ResourceScreen):
         kb("kube_pods.node", "node", "Node"),
         kb("kube_pods.logs", "logs", "Logs"),
         kb("kube_workloads.logs", "logs", "Logs", show=False),
+        kb("kube_pods.shell", "pod_run('shell')", "Shell"),
+        kb("kube_pods.attach", "pod_run('attach')", "Attach", show=False),
+        kb("kube_pods.exec", "pod_exec", "Exec", show=False),
+        kb("kube_pods.port_forward", "port_forward", "Port-fwd"),
+        kb("kube_services.port_forward", "port_forward", "Port-fwd"),
         kb("kube_nodes.cordon", "cordon(True)", "Cordon"),
         kb("kube_nodes.uncordon", "cordon(False)", "Uncordon"),
         kb("kube_nodes.drain", "drain", "Drain"),
@@ -214,6 +219,9 @@ class KubeResourceScreen(ResourceScreen):
         "kill": ("pods",),
         "node": ("pods",),
         "logs": ("pods", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs"),
+        "pod_run": ("pods",),
+        "pod_exec": ("pods",),
+        "port_forward": ("pods", "services"),
         "cordon": ("nodes",),
         "drain": ("nodes",),
         "trigger": ("cronjobs",),
@@ -265,6 +273,23 @@ class KubeResourceScreen(ResourceScreen):
     def action_logs(self) -> None:
         if self.info.plural in self._ONLY_FOR["logs"]:
             self.action_run("logs")
+
+    def action_pod_run(self, command: str) -> None:
+        if self.info.plural == "pods":
+            self.action_run(command)
+
+    def action_pod_exec(self) -> None:
+        if self.info.plural == "pods":
+            self.action_prompt_run("exec", "Command to run (argv, no shell)")
+
+    def action_port_forward(self) -> None:
+        """Ask for [LOCAL:]REMOTE (the declared ports are suggested) and start the forward."""
+        row = self._row()
+        if row is None or self.info.plural not in ("pods", "services"):
+            return
+        target = f"{'pod' if self.info.plural == 'pods' else 'svc'}/{row.namespace}/{row.name}"
+        self.tamer.prompt_then_execute(f"Port-forward {target}: [LOCAL:]REMOTE (LOCAL 0 = any free port)",
+                                       lambda value: f"pf {target} {value}")
 
     def action_node(self) -> None:
         row = self._row()

@@ -1,0 +1,785 @@
+"""Log viewer benchmark (issue #5): ingest, keys while streaming, search over 1M lines, memory, opening.
+
+    python bench/logs_bench.py [--seconds 10] [--rate 60000] [--lines 1000000] [--only search memory sim docker]
+
+Runs `tamer sim` as a separate process (Kubernetes parts) and uses the real Docker daemon
+($TAMER_TEST_DOCKER_HOST, image $TAMER_TEST_IMAGE); prints one JSON object. Everything measured in
+the app runs the real TamerApp headless (``app.run_test()``), opened with ``:logs TARGET``.
+
+``targets`` (each ``{"value", "target", "met"}``):
+  sim_ingest_lines_per_s       lines/s into screen.buffer from the chatty pod raised to --rate (target >= 50,000)
+  sim_key_ms_p99               keypress to painted frame while that streams (target < 100)
+  docker_ingest_lines_per_s    lines/s into screen.buffer from a container echoing flat out (target >= 50,000)
+  docker_key_ms_p99            keypress to painted frame while that streams (target < 100)
+  docker_prefilled_lines_per_s lines/s reading --prefill lines of an exited container with --tail=all (>= 50,000)
+  search_ms_max                worst LogBuffer.find over --lines lines of the four queries below (target < 300)
+  ui_search_ms_max             worst Enter (search) / F (filter) keypress to painted frame over --lines (< 300)
+  overhead_bytes_per_line      memory per buffered line beyond its UTF-8 text, tracemalloc (target < 300)
+  open_after_server_ms         `:logs pod/NS/NAME --tail=1000` to first row of log text, minus the server's
+                               time to first byte (median of --open-runs; target < 300)
+
+Sections (details):
+  search   lines, avg_chars, build_s, then per query (plain_sparse "reset", plain_common "10.42.",
+           regex_case (with a literal prefix), regex_case_alt ("ERROR|WARN"), regex_icase ("error|warn",: the lower-cased-text fast path), regex_icase_upper
+           ("Timed? ?Out|Refused", IGNORECASE), invert (filter not matching "10.42.")): ms (median of 3), max_ms, match_pct;
+           ui: ms from the Enter / F key to the painted frame in a LogsScreen over the same buffer
+  memory   tracemalloc_bytes_per_line (all that filling the buffer as the screen does keeps), beyond_utf8 /
+           beyond_str (minus len(text) / minus sys.getsizeof(text)), the same from the RSS delta, and
+           accounted_bytes_per_line (what LogBuffer counts against its byte bound)
+  sim_ingest   source_lines_per_s (`kubectl logs -f` reading the same pod alone: what the sim delivers),
+           lines_per_s (Tamer), lag_s (wall clock minus the newest buffered stamp at the end; growing = falling
+           behind), cpu_pct (Tamer process), sim_cpu_pct, frames_per_s, key_ms_p50/p99/max (``k`` then ``G``,
+           key event sent to the frame that shows it), key_timeouts, pilot_noop_key_ms / pilot_key_ms_max
+           (through Textual's test pilot, like kube_bench; the no-op key cost included), rss_mb
+  sim_open pod_lines (lines the pod has produced), retained (the sim keeps the last ones, like log rotation),
+           server_headers_ms / server_ttfb_ms / server_1000_lines_ms (raw aiohttp client, new connection),
+           kubectl_tail_ms, app_first_row_ms (command to the first painted row of log text), after_server_ms
+           (app_first_row_ms - server_ttfb_ms), lines_at_first_row; medians and max over --open-runs
+  docker_ingest  the same as sim_ingest, with produced_lines_per_s (the container alone, before Tamer reads it)
+           and produced_during_lines_per_s (while Tamer reads it; both from the seq numbers in its lines)
+  docker_prefilled  lines, write_s (the container writing them), read_s, lines_per_s
+A section that cannot run (no daemon, no kubectl) holds "error" and its targets are not met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import gc
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from textual import events  # noqa: E402
+
+from tamer_tui.core.logbuffer import LogBuffer, LogQuery  # noqa: E402
+from tamer_tui.core.logstream import LogOptions, LogSession, split_stamp, stamp_seconds  # noqa: E402
+from tamer_tui.core.manager import RuntimeManager  # noqa: E402
+from tamer_tui.core.session import Session  # noqa: E402
+from tamer_tui.core.themes import load_themes  # noqa: E402
+from tamer_tui.sim.logs import GeneratedLog, GeneratedText, render, retained_lines, stream_key  # noqa: E402
+from tamer_tui.ui.app import TamerApp  # noqa: E402
+from tamer_tui.ui.screens.logs_screen import LogsScreen  # noqa: E402
+from tamer_tui.ui.widgets.log_view import LogView  # noqa: E402
+
+ANN_LOG_RATE = "sim.tamer.dev/log-rate"
+STYLES = ("go", "go", "go", "java", "java", "nginx", "nginx", "python", "coredns", "proxy")  # ~123 chars a line
+QUERIES: dict[str, tuple[LogQuery, bool]] = {
+    "plain_sparse": (LogQuery("reset"), False),  # smart case, lower case: ignore case (~1 %)
+    "plain_common": (LogQuery("10.42."), False),  # ~40 %
+    "regex_case": (LogQuery(r'HTTP/1\.1" [45]\d\d', regex=True, case=True), False),  # literal prefix
+    "regex_case_alt": (LogQuery(r"ERROR|WARN", regex=True, case=True), False),  # alternation: no literal prefix
+    "regex_icase": (LogQuery(r"error|warn", regex=True, case=False), False),
+    "regex_icase_upper": (LogQuery(r"Timed? ?Out|Refused", regex=True, case=False), False),
+    "invert": (LogQuery("10.42."), True),
+}
+FLOOD_LINE = ('seq=$i level=info msg="request completed" method=GET path=/api/v1/items/$i status=200 '
+              'duration_ms=12.5 request_id=4f1c2a9e7b3d5a60 user_agent="Go-http-client/1.1"')
+SEQ_RE = re.compile(rb"seq=(\d+)")
+
+
+# ------------------------------------------------------------------------------------------------
+# helpers
+
+def rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return -1.0
+
+
+def proc_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of another process so far (Linux /proc; -1 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return -1.0
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return -1.0
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, int(round(q * len(s))) - 1))]
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def target(value: float | None, goal: float, higher_is_better: bool) -> dict[str, Any]:
+    met = value is not None and value >= 0 and (value >= goal if higher_is_better else value < goal)
+    return {"value": value, "target": f"{'>=' if higher_is_better else '<'} {goal:g}", "met": met}
+
+
+class Frames:
+    """Counts painted frames (``App._display`` after the compositor rendered them) and wakes waiters
+    whose condition holds at a frame: a frame that shows a state is the first one after it changed."""
+
+    def __init__(self, app: TamerApp) -> None:
+        self.count = 0
+        self.waiters: list[tuple[Callable[[], bool], asyncio.Future[float]]] = []
+        original = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            original(screen, renderable)
+            if renderable is None:
+                return
+            self.count += 1
+            now = time.perf_counter()
+            for item in list(self.waiters):
+                cond, fut = item
+                if fut.done():
+                    self.waiters.remove(item)
+                elif cond():
+                    fut.set_result(now)
+                    self.waiters.remove(item)
+
+        app._display = display  # type: ignore[method-assign]
+
+    async def wait(self, cond: Callable[[], bool], timeout: float = 3.0) -> float | None:
+        """perf_counter() of the first frame painted while ``cond()`` holds (None on timeout)."""
+        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self.waiters.append((cond, fut))
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            return None
+
+
+def send_key(app: TamerApp, key: str, char: str | None) -> float:
+    """Post a key event the way the terminal driver does; returns when it was sent."""
+    assert app._driver is not None
+    t = time.perf_counter()
+    app._driver.send_message(events.Key(key, char))
+    return t
+
+
+async def timed_key(app: TamerApp, frames: Frames, key: str, char: str | None, cond: Callable[[], bool],
+                    timeout: float = 3.0) -> float | None:
+    t0 = send_key(app, key, char)
+    t1 = await frames.wait(cond, timeout)
+    return None if t1 is None else t1 - t0
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.005)
+
+
+def logs_screen(app: TamerApp) -> LogsScreen | None:
+    screen = app.screen
+    return screen if isinstance(screen, LogsScreen) else None
+
+
+# ------------------------------------------------------------------------------------------------
+# the corpus: realistic lines as the simulated kubelet serves them (stamp + text, 64 KiB writes)
+
+def corpus_blobs(lines: int, chunk: int = 1000) -> list[tuple[str, bytes]]:
+    """``lines`` lines from 10 sources (Go JSON, Java, nginx, Python, CoreDNS, proxy) in chunks."""
+    now = time.time()
+    logs = []
+    for j, style in enumerate(STYLES):
+        pod = f"{style}-{j}-7d9f8b6c5-x{j}q2z"
+        logs.append((pod, GeneratedLog(GeneratedText(stream_key(1, "shop", pod, style, 0), style, pod, style),
+                                       now - 3600, 500.0)))
+    out = []
+    for k in range(0, lines, chunk):
+        pod, log = logs[(k // chunk) % len(logs)]
+        lo = (k // chunk // len(logs)) * chunk
+        out.append((pod, b"".join(render(log, lo, lo + min(chunk, lines - k), True))))
+    return out
+
+
+def fill(buf: LogBuffer, blobs: list[tuple[str, bytes]]) -> None:
+    """What LogsScreen gets from a LogSource: decode, split, split_stamp per line, append."""
+    for source, blob in blobs:
+        stamps: list[str] = []
+        texts: list[str] = []
+        for line in blob.decode("utf-8", "replace").split("\n")[:-1]:
+            st, text = split_stamp(line)
+            stamps.append(st)
+            texts.append(text)
+        buf.append(source, stamps, texts)
+
+
+def big_buffer() -> LogBuffer:
+    return LogBuffer(max_lines=1 << 30, max_bytes=1 << 40)
+
+
+def measure_memory(blobs: list[tuple[str, bytes]]) -> tuple[dict[str, Any], LogBuffer]:
+    gc.collect()
+    rss0 = rss_mb()
+    buf = big_buffer()
+    fill(buf, blobs)
+    gc.collect()
+    rss_delta = (rss_mb() - rss0) * 1024 * 1024
+    n = len(buf)
+    utf8 = sum(len(t.encode()) for t in buf.texts)
+    str_bytes = sum(map(sys.getsizeof, buf.texts))
+    tracemalloc.start()
+    other = big_buffer()
+    fill(other, blobs)
+    gc.collect()
+    traced, _peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del other
+    gc.collect()
+    result = {
+        "lines": n,
+        "avg_text_chars": round(utf8 / n, 1),
+        "avg_stamp_chars": round(sum(map(len, buf.stamps)) / n, 1),
+        "tracemalloc_bytes_per_line": round(traced / n, 1),
+        "beyond_utf8_bytes_per_line": round((traced - utf8) / n, 1),
+        "beyond_str_bytes_per_line": round((traced - str_bytes) / n, 1),
+        "rss_bytes_per_line": round(rss_delta / n, 1),
+        "rss_beyond_utf8_bytes_per_line": round((rss_delta - utf8) / n, 1),
+        "rss_beyond_str_bytes_per_line": round((rss_delta - str_bytes) / n, 1),
+        "accounted_bytes_per_line": round(buf.bytes / n, 1),
+    }
+    return result, buf
+
+
+def measure_search(buf: LogBuffer) -> dict[str, Any]:
+    out: dict[str, Any] = {"lines": len(buf)}
+    for name, (query, invert) in QUERIES.items():
+        times = []
+        found = 0
+        for _ in range(3):
+            t = time.perf_counter()
+            found = len(buf.find(query, invert=invert))
+            times.append(time.perf_counter() - t)
+        out[name] = {"ms": ms(statistics.median(times)), "max_ms": ms(max(times)),
+                     "match_pct": round(100 * found / len(buf), 2), "mode": query.predicate().mode}
+    return out
+
+
+async def measure_ui_search(buf: LogBuffer) -> dict[str, Any]:
+    """Enter in the search box and F (filter mode) in a LogsScreen over ``buf``: key to painted frame."""
+    session = LogSession("bench/1M")  # no sources: the stream ends at once, the buffer stays
+
+    async def opener(options: LogOptions) -> LogSession:
+        return session
+
+    app = TamerApp(Session(manager=RuntimeManager([]), themes=load_themes(include_user=False)))
+    result: dict[str, Any] = {}
+    async with app.run_test(size=(200, 50)) as pilot:
+        frames = Frames(app)
+        screen = LogsScreen("bench", session, opener, LogOptions(), max_lines=buf.max_lines, max_bytes=buf.max_bytes)
+        screen.buffer = buf
+        await app.push_screen(screen)
+        await wait_for(lambda: screen.is_mounted and screen.state == "stream ended", 10, "the bench screen")
+        view = screen.view
+        t = time.perf_counter()
+        view.reset()  # takes the whole buffer as new lines
+        result["take_buffer_ms"] = ms(time.perf_counter() - t)
+        await pilot.pause(0.1)
+        for label, pattern in (("sparse", "reset"), ("common", "10.42.")):
+            await pilot.press("slash", *pattern)
+            search = await timed_key(app, frames, "enter", "\r",
+                                     lambda p=pattern: view.search_query is not None and view.search_query.pattern == p)
+            await pilot.pause(0.05)
+            filt = await timed_key(app, frames, "F", "F", lambda: view.filter_ids is not None and not view.filter_invert)
+            await pilot.pause(0.05)
+            inv = await timed_key(app, frames, "F", "F", lambda: view.filter_ids is not None and view.filter_invert)
+            await pilot.pause(0.05)
+            off = await timed_key(app, frames, "F", "F", lambda: view.filter_ids is None)
+            await pilot.pause(0.05)
+            result[label] = {"pattern": pattern, "hits": len(view.hits),
+                             "search_enter_ms": ms(search) if search is not None else -1.0,
+                             "filter_key_ms": ms(filt) if filt is not None else -1.0,
+                             "filter_invert_key_ms": ms(inv) if inv is not None else -1.0,
+                             "filter_off_key_ms": ms(off) if off is not None else -1.0}
+        # the view methods alone, without the frame
+        q = LogQuery("10.42.")
+        t = time.perf_counter()
+        view.set_search(q)
+        result["set_search_call_ms"] = ms(time.perf_counter() - t)
+        t = time.perf_counter()
+        view.set_filter(q)
+        result["set_filter_call_ms"] = ms(time.perf_counter() - t)
+        view.set_filter(None)
+    keys = [v for k in ("sparse", "common") for n, v in result[k].items() if n.endswith("_ms")]
+    result["worst_key_ms"] = -1.0 if any(v < 0 for v in keys) else max(keys)
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
+# streaming in the app: ingest rate, lag, keys
+
+async def stream_window(app: TamerApp, pilot: Any, frames: Frames, seconds: float) -> dict[str, Any]:
+    """With the LogsScreen streaming: lines/s into its buffer over ``seconds`` while pressing keys."""
+    screen = logs_screen(app)
+    assert screen is not None
+    view, buf = screen.view, screen.buffer
+    await wait_for(lambda: buf.received > 0, 20, "the first lines")
+    await asyncio.sleep(1.0)  # past the tail and the first batches
+    n0, t0, c0, f0 = buf.received, time.perf_counter(), time.process_time(), frames.count
+    keys: list[float] = []
+    timeouts = 0
+    while time.perf_counter() - t0 < seconds:
+        # k: the cursor appears (follow pauses); G: back to the end, following again
+        for key, cond in (("k", lambda: view.cursor is not None), ("G", lambda: view.follow and view.cursor is None)):
+            took = await timed_key(app, frames, key, key, cond)
+            if took is None:
+                timeouts += 1
+                took = 3.0
+            keys.append(took)
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
+    wall = time.perf_counter() - t0
+    n1, c1, f1 = buf.received, time.process_time(), frames.count
+    newest = next((buf.stamps[i] for i in range(len(buf.stamps) - 1, -1, -1) if buf.stamps[i]), "")
+    lag = time.time() - stamp_seconds(newest) if newest else -1.0
+    result: dict[str, Any] = {
+        "seconds": round(wall, 2),
+        "lines": n1 - n0,
+        "lines_per_s": round((n1 - n0) / wall),
+        "lag_s": round(lag, 2),
+        "cpu_pct": round(100 * (c1 - c0) / wall, 1),
+        "frames_per_s": round((f1 - f0) / wall, 1),
+        "key_presses": len(keys),
+        "key_ms_p50": ms(pct(keys, 0.5)),
+        "key_ms_p99": ms(pct(keys, 0.99)),
+        "key_ms_max": ms(max(keys)) if keys else -1.0,
+        "key_timeouts": timeouts,
+        "buffer_lines": len(buf),
+        "evicted": buf.evicted,
+        "rss_mb": round(rss_mb(), 1),
+    }
+    # the same keys through Textual's test pilot (what kube_bench measures), the no-op key included
+    noop, pressed = [], []
+    for _ in range(5):
+        t = time.perf_counter()
+        await pilot.press("f12")
+        noop.append(time.perf_counter() - t)
+    for _ in range(5):
+        for key in ("k", "G"):
+            t = time.perf_counter()
+            await pilot.press(key)
+            pressed.append(time.perf_counter() - t)
+    result["pilot_noop_key_ms"] = ms(statistics.median(noop))
+    result["pilot_key_ms_max"] = ms(max(pressed))
+    return result
+
+
+async def open_logs(app: TamerApp, command: str) -> LogsScreen:
+    app.execute(command)
+    await wait_for(lambda: logs_screen(app) is not None and logs_screen(app).is_mounted, 20,  # type: ignore[union-attr]
+                   f"the logs screen of {command!r}")
+    screen = logs_screen(app)
+    assert screen is not None
+    return screen
+
+
+# ------------------------------------------------------------------------------------------------
+# the simulator
+
+def kubectl_path() -> str:
+    return os.environ.get("TAMER_KUBECTL_BIN") or shutil.which("kubectl") or ""
+
+
+def start_sim(kubeconfig: str) -> tuple[subprocess.Popen[str], str, str]:
+    argv = [sys.executable, "-m", "tamer_tui", "sim", "--port", "0", "--kubeconfig", kubeconfig,
+            "--name", "logs-bench", "--log-rate", "0", "--no-controllers"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().split()
+    if not line or line[0] != "ready":
+        proc.kill()
+        raise RuntimeError(f"simulator did not start: {line}")
+    return proc, line[1], line[3]
+
+
+class Kubectl:
+    def __init__(self, kubeconfig: str, context: str) -> None:
+        self.base = [kubectl_path(), "--kubeconfig", kubeconfig, "--context", context]
+
+    def run(self, *args: str) -> str:
+        return subprocess.run([*self.base, *args], capture_output=True, text=True, check=True, timeout=60).stdout
+
+    def count_follow(self, namespace: str, pod: str, seconds: float) -> float:
+        """Lines/s `kubectl logs -f` receives (the simulator's delivered rate, nothing else reading)."""
+        proc = subprocess.Popen([*self.base, "logs", "-f", "-n", namespace, pod, "--tail=0", "--timestamps"],
+                                stdout=subprocess.PIPE)
+        assert proc.stdout is not None
+        counts: list[tuple[float, int]] = []
+        total = 0
+
+        def read() -> None:
+            nonlocal total
+            assert proc.stdout is not None
+            while True:
+                data = proc.stdout.read1(1 << 20)
+                if not data:
+                    return
+                total += data.count(b"\n")
+                counts.append((time.perf_counter(), total))
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        time.sleep(1.0 + seconds)
+        proc.kill()
+        proc.wait()
+        reader.join(5)
+        window = [(t, n) for t, n in counts if t >= counts[0][0] + 1.0] if counts else []
+        if len(window) < 2:
+            return -1.0
+        return (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
+
+
+def kube_credentials(kubeconfig: str, context: str) -> tuple[str, str, str]:
+    import yaml
+
+    cfg = yaml.safe_load(Path(kubeconfig).read_text())
+    ctx = next(c["context"] for c in cfg["contexts"] if c["name"] == context)
+    cluster = next(c["cluster"] for c in cfg["clusters"] if c["name"] == ctx["cluster"])
+    user = next(u["user"] for u in cfg["users"] if u["name"] == ctx["user"])
+    ca = base64.b64decode(cluster.get("certificate-authority-data", "")).decode()
+    return cluster["server"], ca, user.get("token", "")
+
+
+async def server_timings(kubeconfig: str, context: str, path: str) -> tuple[float, float, float]:
+    """(headers, first byte, 1000 lines) in seconds for a tail=1000 follow request on a new connection."""
+    import ssl
+
+    import aiohttp
+
+    server, ca, token = kube_credentials(kubeconfig, context)
+    ssl_ctx: ssl.SSLContext | bool = ssl.create_default_context(cadata=ca) if ca else False
+    params = {"tailLines": "1000", "timestamps": "true", "follow": "true"}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    t0 = time.perf_counter()
+    async with aiohttp.ClientSession() as http, \
+            http.get(server + path, params=params, headers=headers, ssl=ssl_ctx) as resp:
+        t_headers = time.perf_counter() - t0
+        resp.raise_for_status()
+        t_first = -1.0
+        lines = 0
+        async for chunk in resp.content.iter_any():
+            if t_first < 0:
+                t_first = time.perf_counter() - t0
+            lines += chunk.count(b"\n")
+            if lines >= 1000:
+                break
+        return t_headers, t_first, time.perf_counter() - t0
+
+
+async def sim_ingest_app(kubeconfig: str, context: str, namespace: str, pod: str, seconds: float,
+                         sim_pid: int) -> dict[str, Any]:
+    from tamer_tui.core.kube.manager import KubeManager
+
+    kube = KubeManager(kubeconfig=kubeconfig, context=context)
+    kube.load()
+    app = TamerApp(Session(manager=RuntimeManager([]), kube=kube, themes=load_themes(include_user=False)))
+    async with app.run_test(size=(200, 50)) as pilot:
+        frames = Frames(app)
+        await pilot.pause(0.2)
+        await open_logs(app, f"logs pod/{namespace}/{pod}")
+        sim0, t0 = proc_cpu_s(sim_pid), time.perf_counter()
+        result = await stream_window(app, pilot, frames, seconds)
+        result["sim_cpu_pct"] = round(100 * (proc_cpu_s(sim_pid) - sim0) / (time.perf_counter() - t0), 1)
+    await kube.close()
+    return result
+
+
+async def sim_open_app(kubeconfig: str, context: str, namespace: str, pod: str, runs: int) -> list[dict[str, float]]:
+    """``:logs pod/NS/NAME --tail=1000`` to the first painted row of log text, ``runs`` times."""
+    from tamer_tui.core.kube.manager import KubeManager
+
+    kube = KubeManager(kubeconfig=kubeconfig, context=context)
+    kube.load()
+    app = TamerApp(Session(manager=RuntimeManager([]), kube=kube, themes=load_themes(include_user=False)))
+    seen: dict[str, float] = {}
+    original = LogView.render_line
+
+    def render_line(view: LogView, y: int) -> Any:
+        strip = original(view, y)
+        if "t" not in seen and len(view.buffer) and strip.text.strip():
+            seen["t"] = time.perf_counter()
+        return strip
+
+    out = []
+    LogView.render_line = render_line  # type: ignore[method-assign]
+    try:
+        async with app.run_test(size=(200, 50)) as pilot:
+            frames = Frames(app)
+            await pilot.pause(0.3)
+            for _ in range(runs):
+                seen.clear()
+                t0 = time.perf_counter()
+                app.execute(f"logs pod/{namespace}/{pod} --tail=1000")
+                t1 = await frames.wait(lambda: "t" in seen, 20)
+                screen = logs_screen(app)
+                if t1 is None or screen is None:
+                    raise RuntimeError("no log text was painted within 20 s")
+                out.append({"app_first_row_ms": ms(t1 - t0), "lines_at_first_row": float(len(screen.buffer))})
+                await pilot.press("escape")
+                await wait_for(lambda: logs_screen(app) is None, 10, "the logs screen to close")
+                await pilot.pause(0.3)
+    finally:
+        LogView.render_line = original  # type: ignore[method-assign]
+    await kube.close()
+    return out
+
+
+def run_sim(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    if not kubectl_path():
+        raise RuntimeError("kubectl not found (set TAMER_KUBECTL_BIN)")
+    kubeconfig = str(Path(tempfile.mkdtemp(prefix="tamer-logs-bench-")) / "kubeconfig")
+    proc, _url, context = start_sim(kubeconfig)
+    try:
+        k = Kubectl(kubeconfig, context)
+        pods = json.loads(k.run("get", "pods", "-n", "default", "-o", "json"))["items"]
+        running = [p for p in pods if "running" in ((p["status"].get("containerStatuses") or [{}])[0].get("state") or {})]
+        chatty = next(p["metadata"]["name"] for p in running if p["metadata"]["name"].startswith("chatty-"))
+        other = next(p["metadata"]["name"] for p in running if not p["metadata"]["name"].startswith("chatty-"))
+        # opening: a pod logging 3,000 lines/s whose container started long enough ago to have >= 100,000 lines
+        open_rate = 3000.0
+        started = time.time() - 40.0
+        k.run("annotate", "-n", "default", f"pod/{other}", f"{ANN_LOG_RATE}={open_rate:g}", "--overwrite")
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
+        k.run("patch", "-n", "default", f"pod/{other}", "--subresource=status", "--type=json", "-p",
+              json.dumps([{"op": "replace", "path": "/status/containerStatuses/0/state/running/startedAt",
+                           "value": stamp}]))
+        path = f"/api/v1/namespaces/default/pods/{other}/log"
+        timings = [asyncio.run(server_timings(kubeconfig, context, path)) for _ in range(args.open_runs)]
+        kubectl_tail = []
+        for _ in range(3):
+            t = time.perf_counter()
+            k.run("logs", "-n", "default", other, "--tail=1000", "--timestamps")
+            kubectl_tail.append(time.perf_counter() - t)
+        runs = asyncio.run(sim_open_app(kubeconfig, context, "default", other, args.open_runs))
+        ttfb = statistics.median(t[1] for t in timings)
+        first = [r["app_first_row_ms"] for r in runs]
+        opened = {
+            "pod": f"default/{other}",
+            "pod_lines": int((time.time() - int(started)) * open_rate),
+            "retained": retained_lines(open_rate),
+            "runs": len(runs),
+            "server_headers_ms": ms(statistics.median(t[0] for t in timings)),
+            "server_ttfb_ms": ms(ttfb),
+            "server_ttfb_ms_max": ms(max(t[1] for t in timings)),
+            "server_1000_lines_ms": ms(statistics.median(t[2] for t in timings)),
+            "kubectl_tail_ms": ms(statistics.median(kubectl_tail)),
+            "app_first_row_ms": statistics.median(first),
+            "app_first_row_ms_max": max(first),
+            "after_server_ms": round(statistics.median(first) - ttfb * 1000, 1),
+            "lines_at_first_row": statistics.median(r["lines_at_first_row"] for r in runs),
+        }
+        # ingest: the chatty deployment's pod raised to --rate
+        k.run("annotate", "-n", "default", f"pod/{chatty}", f"{ANN_LOG_RATE}={args.rate}", "--overwrite")
+        source = k.count_follow("default", chatty, min(5.0, args.seconds))
+        ingest = asyncio.run(sim_ingest_app(kubeconfig, context, "default", chatty, args.seconds, proc.pid))
+        ingest = {"pod": f"default/{chatty}", "rate_annotation": args.rate,
+                  "source_lines_per_s": round(source), **ingest}
+        return ingest, opened
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# ------------------------------------------------------------------------------------------------
+# Docker
+
+def docker_api(url: str) -> Any:
+    import docker
+
+    return docker.APIClient(base_url=url, version="auto", timeout=120)
+
+
+def last_seq(api: Any, name: str) -> tuple[float, int]:
+    t = time.perf_counter()
+    data = api.logs(name, stdout=True, stderr=False, tail=1)
+    found = SEQ_RE.findall(data)
+    return t, int(found[-1]) if found else -1
+
+
+def produced_rate(api: Any, name: str, seconds: float) -> float:
+    t0, s0 = last_seq(api, name)
+    time.sleep(seconds)
+    t1, s1 = last_seq(api, name)
+    return (s1 - s0) / (t1 - t0)
+
+
+async def docker_app(url: str, command: str, body: Callable[[TamerApp, Any, Frames], Any]) -> dict[str, Any]:
+    from tamer_tui.core.docker_runtime import DockerRuntime
+    from tamer_tui.core.models import RuntimeEndpoint, RuntimeKind
+
+    rt = DockerRuntime(RuntimeEndpoint(RuntimeKind.DOCKER, "docker", url, "bench"))
+    await rt.connect()
+    app = TamerApp(Session(manager=RuntimeManager.from_runtimes([rt]), themes=load_themes(include_user=False)))
+    async with app.run_test(size=(200, 50)) as pilot:
+        frames = Frames(app)
+        await pilot.pause(0.3)
+        t0 = time.perf_counter()
+        await open_logs(app, command)
+        result: dict[str, Any] = await body(app, pilot, frames)
+        result.setdefault("opened_s", round(time.perf_counter() - t0, 3))
+    return result
+
+
+def run_docker(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    api = docker_api(args.docker)
+    api.ping()
+    tag = f"tamer-logs-bench-{os.getpid()}"
+    labels = {"tamer.bench": "logs"}
+    names: list[str] = []
+
+    def container(name: str, script: str) -> str:
+        c = api.create_container(args.image, ["sh", "-c", script], name=name, labels=labels,
+                                 host_config=api.create_host_config(init=True))
+        names.append(name)
+        api.start(c["Id"])
+        return str(c["Id"])
+
+    try:
+        flood = f"{tag}-flood"
+        container(flood, f'i=0; while :; do echo "{FLOOD_LINE}"; i=$((i+1)); done')
+        time.sleep(1.0)
+        alone = produced_rate(api, flood, 3.0)
+        during: dict[str, float] = {}
+
+        async def flood_body(app: TamerApp, pilot: Any, frames: Frames) -> dict[str, Any]:
+            t0, s0 = await asyncio.to_thread(last_seq, api, flood)
+            r = await stream_window(app, pilot, frames, args.seconds)
+            t1, s1 = await asyncio.to_thread(last_seq, api, flood)
+            during["rate"] = (s1 - s0) / (t1 - t0)
+            return r
+
+        ingest = asyncio.run(docker_app(args.docker, f"logs container/{flood}", flood_body))
+        ingest = {"container": flood, "produced_lines_per_s": round(alone),
+                  "produced_during_lines_per_s": round(during.get("rate", -1.0)), **ingest}
+        api.remove_container(flood, force=True)
+        names.remove(flood)
+
+        # pre-filled: a container that wrote --prefill lines and exited, read with --tail=all
+        full = f"{tag}-prefilled"
+        n = args.prefill
+        t = time.perf_counter()
+        container(full, f'i=0; while [ $i -lt {n} ]; do echo "{FLOOD_LINE}"; i=$((i+1)); done')
+        api.wait(full, timeout=300)
+        write_s = time.perf_counter() - t
+
+        async def read_body(app: TamerApp, pilot: Any, frames: Frames) -> dict[str, Any]:
+            screen = logs_screen(app)
+            assert screen is not None
+            await wait_for(lambda: screen.buffer.received >= n, 120, f"{n} lines")
+            return {}
+
+        read = asyncio.run(docker_app(args.docker, f"logs container/{full} --tail=all", read_body))
+        read_s = read["opened_s"]
+        prefilled = {"container": full, "lines": n, "write_s": round(write_s, 2), "read_s": read_s,
+                     "lines_per_s": round(n / read_s)}
+        return ingest, prefilled
+    finally:
+        for name in names:
+            with contextlib.suppress(Exception):
+                api.remove_container(name, force=True)
+        api.close()
+
+
+# ------------------------------------------------------------------------------------------------
+
+def section(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - a section that cannot run is reported, the rest goes on
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    p.add_argument("--seconds", type=float, default=10.0, help="streaming window of each ingest measurement")
+    p.add_argument("--rate", type=int, default=60_000, help="log-rate annotation of the chatty pod")
+    p.add_argument("--lines", type=int, default=1_000_000, help="lines in the search and memory buffer")
+    p.add_argument("--prefill", type=int, default=500_000, help="lines the pre-filled container writes")
+    p.add_argument("--open-runs", type=int, default=5)
+    p.add_argument("--only", nargs="*", choices=("search", "memory", "sim", "docker"),
+                   default=["search", "memory", "sim", "docker"])
+    p.add_argument("--docker", default=os.environ.get("TAMER_TEST_DOCKER_HOST", "unix:///var/run/docker.sock"))
+    p.add_argument("--image", default=os.environ.get("TAMER_TEST_IMAGE", "tamer-test/busybox:latest"))
+    args = p.parse_args()
+    out: dict[str, Any] = {"benchmark": "logs"}
+    started = time.perf_counter()
+    if "search" in args.only or "memory" in args.only:
+        t = time.perf_counter()
+        blobs = corpus_blobs(args.lines)
+        build_s = time.perf_counter() - t
+        memory, buf = measure_memory(blobs)
+        del blobs
+        if "memory" in args.only:
+            out["memory"] = memory
+        if "search" in args.only:
+            search = measure_search(buf)
+            search["avg_chars"] = memory["avg_text_chars"]
+            search["build_s"] = round(build_s, 1)
+            search["ui"] = section(lambda: asyncio.run(measure_ui_search(buf)))
+            out["search"] = search
+        del buf
+        gc.collect()
+    if "sim" in args.only:
+        res = section(lambda: run_sim(args))
+        out["sim_ingest"], out["sim_open"] = (res, res) if isinstance(res, dict) else res
+    if "docker" in args.only:
+        res = section(lambda: run_docker(args))
+        out["docker_ingest"], out["docker_prefilled"] = (res, res) if isinstance(res, dict) else res
+
+    def get(sec: str, *keys: str) -> float | None:
+        v: Any = out.get(sec)
+        for k in keys:
+            if not isinstance(v, dict) or k not in v:
+                return None
+            v = v[k]
+        return float(v) if isinstance(v, int | float) else None
+
+    targets: dict[str, Any] = {}
+    if "sim" in args.only:
+        targets["sim_ingest_lines_per_s"] = target(get("sim_ingest", "lines_per_s"), 50_000, True)
+        targets["sim_key_ms_p99"] = target(get("sim_ingest", "key_ms_p99"), 100, False)
+    if "docker" in args.only:
+        targets["docker_ingest_lines_per_s"] = target(get("docker_ingest", "lines_per_s"), 50_000, True)
+        targets["docker_key_ms_p99"] = target(get("docker_ingest", "key_ms_p99"), 100, False)
+        targets["docker_prefilled_lines_per_s"] = target(get("docker_prefilled", "lines_per_s"), 50_000, True)
+    if "search" in args.only:
+        worst = [get("search", q, "max_ms") for q in QUERIES]
+        targets["search_ms_max"] = target(None if None in worst else max(w for w in worst if w is not None), 300, False)
+        targets["ui_search_ms_max"] = target(get("search", "ui", "worst_key_ms"), 300, False)
+    if "memory" in args.only:
+        targets["overhead_bytes_per_line"] = target(get("memory", "beyond_utf8_bytes_per_line"), 300, False)
+    if "sim" in args.only:
+        targets["open_after_server_ms"] = target(get("sim_open", "after_server_ms"), 300, False)
+    out["targets"] = targets
+    out["all_met"] = all(t["met"] for t in targets.values())
+    out["total_s"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
