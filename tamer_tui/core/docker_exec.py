@@ -43,6 +43,8 @@ HIJACK_TIMEOUT = 15.0
 #: After the stream ended, how long the engine may take to report the exec session as finished.
 EXIT_WAIT = 5.0
 _MAX_HEADER = 64 * 1024
+#: Docker's and Podman's default detach keys.
+DETACH_SEQUENCE = b"\x10\x11"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -119,17 +121,20 @@ def hijack(
                 raise
         else:
             sock = socket.create_connection(where, timeout=timeout)
+            _keepalive(sock)
     except PermissionError as exc:
         raise PermissionDenied(f"{what}: permission denied on {url} ({exc.strerror})") from None
     except OSError as exc:
         raise RuntimeUnavailable(f"{what}: engine not reachable on {url} ({exc.strerror or exc})") from None
     try:
-        payload = json.dumps(dict(body or {})).encode()
+        # attach requests carry no body: whatever follows the headers would be the process's stdin
+        payload = b"" if body is None else json.dumps(dict(body)).encode()
         query = f"?{urllib.parse.urlencode(dict(params))}" if params else ""
         host = "localhost" if kind == "unix" else f"{where[0]}:{where[1]}"
         head = (
             f"POST {path}{query} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: tamer/0.1\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+            + ("Content-Type: application/json\r\n" if payload else "")
+            + f"Content-Length: {len(payload)}\r\n"
             "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
         )
         sock.sendall(head.encode("latin-1") + payload)
@@ -170,6 +175,15 @@ def hijack(
         raise
 
 
+def _keepalive(sock: socket.socket) -> None:
+    """TCP keep-alive probes after 15 s of silence, so a vanished engine host ends the session."""
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 15)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 5)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 4)
+
+
 def _unchunk(body: bytes, headers: Mapping[str, str]) -> bytes:
     """Decode a chunked error body (enough to read the JSON message)."""
     if "chunked" not in headers.get("transfer-encoding", "").lower():
@@ -206,6 +220,7 @@ class HijackedStream:
         self._closed = False
         self._lock = threading.Lock()
         self.ended = False  # the engine closed the stream (as opposed to us closing it)
+        self._recent = b""  # the last stdin bytes (to know whether the user typed the detach keys)
 
     # -- reading ------------------------------------------------------------------------------
     def set_timeout(self, seconds: float | None) -> None:
@@ -256,6 +271,7 @@ class HijackedStream:
         """Send ``data`` to the process's stdin."""
         if self._closed:
             raise ConnectionDropped(f"{self.what}: connection closed")
+        self._recent = (self._recent + data)[-8:]
         try:
             self._conn.sendall(data)
         except OSError as exc:
@@ -289,6 +305,11 @@ class HijackedStream:
     def _release(self) -> None:
         """Subclasses free what the session used besides the connection (called once, by close)."""
 
+    @property
+    def detached(self) -> bool:
+        """Whether the last keys sent were the engines' default detach sequence (Ctrl-P Ctrl-Q)."""
+        return self._recent.endswith(DETACH_SEQUENCE)
+
     # -- subclasses ---------------------------------------------------------------------------
     def resize(self, width: int, height: int) -> None:  # pragma: no cover - overridden
         """Tell the engine the terminal's new size."""
@@ -316,6 +337,27 @@ def wait_exit(inspect: Callable[[], Mapping[str, Any]], what: str, timeout: floa
             return int(code) if isinstance(code, int) else None
         if time.monotonic() > deadline:
             raise ConnectionDropped(f"{what}: the connection ended but the process is still running")
+        time.sleep(0.05)
+
+
+def attach_exit(inspect: Callable[[], Mapping[str, Any]], detached: bool, what: str,
+                timeout: float = EXIT_WAIT) -> int | None:
+    """After an attach stream ended: the container's exit code, or ``None`` when it still runs
+    (the user detached). The stream can end a moment before the engine records the exit, so
+    unless the user typed the detach keys the state is polled for a while."""
+    deadline = time.monotonic() + (0.0 if detached else timeout)
+    while True:
+        try:
+            state = inspect().get("State") or {}
+        except NotFound:
+            return None
+        except TamerError as exc:
+            raise ConnectionDropped(f"{what}: connection lost ({exc})") from None
+        if not state.get("Running"):
+            code = state.get("ExitCode")
+            return int(code) if isinstance(code, int) else None
+        if time.monotonic() >= deadline:
+            return None
         time.sleep(0.05)
 
 
@@ -445,17 +487,8 @@ class DockerAttachStream(HijackedStream):
 
     def finish(self) -> int | None:
         """The container's exit code if it stopped; ``None`` if it still runs (detached)."""
-        try:
-            data = dict(_mapped(self.what, self.api.inspect_container, self.ident) or {})
-        except NotFound:
-            return None
-        except TamerError as exc:
-            raise ConnectionDropped(f"{self.what}: connection lost ({exc})") from None
-        state = data.get("State") or {}
-        if state.get("Running"):
-            return None
-        code = state.get("ExitCode")
-        return int(code) if isinstance(code, int) else None
+        return attach_exit(lambda: dict(_mapped(self.what, self.api.inspect_container, self.ident) or {}),
+                           self.detached, self.what)
 
 
 def open_exec(runtime: Any, ident: str, argv: list[str], *, tty: bool, stdin: bool, what: str) -> DockerExecStream:
@@ -487,14 +520,15 @@ def open_attach(runtime: Any, ident: str, what: str) -> DockerAttachStream:
         config = data.get("Config") or {}
         tty = bool(config.get("Tty"))
         stdin = bool(config.get("OpenStdin"))
-        params = {"stream": "1", "stdin": "1" if stdin else "0", "stdout": "1", "stderr": "1", "logs": "0"}
+        params = {"stream": "1", "stdin": "1" if stdin else "0", "stdout": "1", "stderr": "1", "logs": "0",
+                  "detachKeys": "ctrl-p,ctrl-q"}
         url = str(runtime.endpoint.url)
         if endpoint_address(url) is not None:
             path = _start_path(api, f"/containers/{urllib.parse.quote(ident, safe='')}/attach")
             sock, rest = hijack(url, path, None, what, params=params)
             return DockerAttachStream(api, ident, sock, tty=tty, buffered=rest, what=what)
         conn, holder = _open_sdk_socket(
-            what, lambda: api.attach_socket(ident, params={k: int(v) for k, v in params.items()}))
+            what, lambda: api.attach_socket(ident, params=params))
         return DockerAttachStream(api, ident, conn, tty=tty, buffered=b"", what=what, holder=holder)
     except BaseException:
         with contextlib.suppress(Exception):

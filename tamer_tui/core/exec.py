@@ -81,6 +81,11 @@ class TerminalUnavailable(TamerError):
     """No raw terminal here (Windows, or stdin is not a terminal) and no CLI to fall back to."""
 
 
+class TransportUnsupported(InvalidInput):
+    """The engine's connection cannot be hijacked natively (e.g. Podman over ssh://); interactive
+    sessions then use the CLI when it is there."""
+
+
 # ------------------------------------------------------------------------------------------------
 # The public value objects
 # ------------------------------------------------------------------------------------------------
@@ -135,7 +140,10 @@ class ExecStream(Protocol):
         """After the end of the stream: the exit code, or raise :class:`ConnectionDropped`."""
 
     def close(self) -> None:
-        """Close the connection (any thread, idempotent; wakes a blocked ``read()``)."""
+        """Close the connection (any thread, idempotent; wakes a blocked ``read()``).
+
+        A stream may also have ``heartbeat()``: the bridge calls it every few seconds (keep-alive,
+        dead-connection detection)."""
 
 
 #: Output kept per stream by :func:`run_command` (the rest is drained and dropped).
@@ -144,6 +152,12 @@ OUTPUT_LIMIT = 8 * 1024 * 1024
 CONNECT_TIMEOUT = 15.0
 #: The local detach sequence for Kubernetes attach (Docker and Podman handle theirs server side).
 DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q
+#: Without input or signals the bridge still wakes up this often (seconds): heartbeats, size checks.
+IDLE_WAKE = 2.0
+#: Interactive Kubernetes sessions ping the API server this often (seconds) ...
+PING_EVERY = 10.0
+#: ... and give up when nothing came back for this long.
+DEAD_AFTER = 35.0
 _WINDOWS_SHELLS = frozenset({"cmd", "cmd.exe", "powershell", "powershell.exe", "pwsh", "pwsh.exe"})
 
 
@@ -184,6 +198,8 @@ class KubeChannelStream:
         self.error_text = ""
         self._closed = False
         self._lock = threading.Lock()
+        self._last_rx = time.monotonic()  # anything received (data, pong, ping)
+        self._last_ping = time.monotonic()
 
     @classmethod
     def open(
@@ -245,16 +261,17 @@ class KubeChannelStream:
             if self._closed:
                 return None
             try:
-                opcode, data = self.ws.recv_data()
+                opcode, data = self.ws.recv_data(control_frame=True)
             except websocket.WebSocketTimeoutException:
                 raise TimeoutError from None
             except (websocket.WebSocketException, OSError, AttributeError, ValueError) as exc:
                 if not self._closed and self.status is None:
                     self.error_text = str(exc) or type(exc).__name__
                 return None
+            self._last_rx = time.monotonic()
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 return None
-            if not data:
+            if opcode in (websocket.ABNF.OPCODE_PING, websocket.ABNF.OPCODE_PONG) or not data:
                 continue
             raw = data if isinstance(data, bytes) else str(data).encode()
             channel, payload = raw[0], raw[1:]
@@ -294,6 +311,25 @@ class KubeChannelStream:
     def resize(self, width: int, height: int) -> None:
         with contextlib.suppress(ConnectionDropped):
             self._send(_RESIZE, json.dumps({"Width": int(width), "Height": int(height)}).encode())
+
+    def heartbeat(self) -> None:
+        """Ping the API server every :data:`PING_EVERY` seconds; when nothing at all came back for
+        :data:`DEAD_AFTER` seconds the connection is dead (a network that vanished silently sends
+        no reset): close it, so the session ends with :class:`ConnectionDropped` instead of hanging."""
+        now = time.monotonic()
+        if self._closed or self.status is not None:
+            return
+        if now - self._last_rx > DEAD_AFTER and self._last_ping > self._last_rx:
+            self.error_text = f"no answer from the API server for {DEAD_AFTER:.0f} s"
+            self.close()
+            return
+        if now - self._last_ping >= PING_EVERY:
+            self._last_ping = now
+            try:
+                self.ws.ping()
+            except Exception as exc:  # noqa: BLE001 - websocket-client raises several types
+                self.error_text = f"ping failed ({exc})"
+                self.close()
 
     def finish(self) -> int | None:
         if self.status is None:
@@ -416,12 +452,25 @@ async def _pod_is_windows(client: Any, pod: Mapping[str, Any]) -> bool:
     return False
 
 
+async def _websocket_verbs(client: Any) -> tuple[str, ...]:
+    """The RBAC verbs that authorize a WebSocket exec/attach: ``create`` from Kubernetes 1.30 on
+    (AuthorizePodWebsocketUpgradeCreatePermission), ``create`` or ``get`` before."""
+    try:
+        info = await client.version(timeout=5.0)
+        major = int("".join(ch for ch in str(info.get("major", "")) if ch.isdigit()) or 0)
+        minor = int("".join(ch for ch in str(info.get("minor", "")) if ch.isdigit()) or 0)
+    except (TamerError, ValueError, AttributeError, TypeError):
+        return ("create", "get")
+    return ("create",) if (major, minor) >= (1, 30) else ("create", "get")
+
+
 async def _kube_allowed(client: Any, namespace: str, subresource: str, title: str) -> None:
-    """A SelfSubjectAccessReview for ``pods/<subresource>`` (``create``, or ``get`` on older API
-    servers); raises Forbidden when neither is allowed, ignores reviews that cannot be made."""
+    """A SelfSubjectAccessReview for ``pods/<subresource>``; raises Forbidden when RBAC refuses it,
+    ignores reviews that cannot be made (the connection itself then reports any 403)."""
     from tamer_tui.core.kube.client import Forbidden
 
-    for verb in ("create", "get"):
+    verbs = await _websocket_verbs(client)
+    for verb in verbs:
         review = {
             "apiVersion": "authorization.k8s.io/v1",
             "kind": "SelfSubjectAccessReview",
@@ -436,8 +485,8 @@ async def _kube_allowed(client: Any, namespace: str, subresource: str, title: st
             return
         if allowed:
             return
-    raise Forbidden(f"{title}: forbidden: you may not {subresource} into pods in namespace {namespace} "
-                    f"(RBAC: create pods/{subresource})")
+    raise Forbidden(f"{title}: forbidden: you may not {verbs[0]} pods/{subresource} in namespace {namespace} "
+                    f"(RBAC does not allow it)")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -539,6 +588,16 @@ def _missing(result: CommandResult) -> bool:
     return result.exit_code is None and ("not found" in text or "no such file" in text)
 
 
+def _reason(result: CommandResult) -> str:
+    """The line of a failed probe's output that says why (the runtime's "not found" line)."""
+    lines = [ln.strip() for ln in (result.stderr + "\n" + result.stdout).splitlines() if ln.strip()]
+    for line in lines:
+        low = line.lower()
+        if "not found" in low or "no such file" in low:
+            return line
+    return lines[-1] if lines else f"exit code {result.exit_code}"
+
+
 async def run_command(target: ExecTarget, argv: list[str], timeout: float = 60) -> CommandResult:
     """Run ``argv`` in the target without a TTY and without stdin; its output and exit code.
 
@@ -551,6 +610,7 @@ async def run_command(target: ExecTarget, argv: list[str], timeout: float = 60) 
     if not argv:
         raise InvalidInput("nothing to run: the command is empty")
     if target.kind == "pod":
+        _guard(target, "exec")
         return await _kube_run(target, argv, timeout)
     backend = _backend(target)
     await asyncio.to_thread(backend.check_running, target.runtime, target.ident, target.title)
@@ -620,8 +680,9 @@ def cli_fallback_argv(target: ExecTarget, argv: list[str], tty: bool = True, *, 
         kubeconfig = getattr(target.kube, "kubeconfig", None)
         if kubeconfig:
             cmd += ["--kubeconfig", str(kubeconfig)]
-        if target.context:
-            cmd += ["--context", target.context]
+        context = target.context or getattr(target.kube, "current", None)
+        if context:
+            cmd += ["--context", str(context)]
         cmd += ["-n", target.namespace]
         if attach:
             return [*cmd, "attach", *flags, target.pod, "-c", target.container]
@@ -670,10 +731,6 @@ class Interactive:
         self.detach_keys = detach_keys
         self._opener = opener
 
-    def open(self) -> ExecStream:
-        """Open the session's connection (blocking); :meth:`run` does it itself."""
-        return self._opener()
-
     def run(self, stdin_fd: int | None = None, stdout_fd: int | None = None, stderr_fd: int | None = None) -> int | None:
         """BLOCKING: called on the main thread while the TUI is suspended. Puts the terminal in raw
         mode (restored in finally, always), bridges stdin -> stream and stream -> stdout, forwards the
@@ -687,14 +744,18 @@ class Interactive:
         err_fd = (_fileno(sys.stderr, 2) if stdout_fd is None else out_fd) if stderr_fd is None else stderr_fd
         native = native_terminal_available()
         if not native or not _isatty(in_fd):
-            return self._run_cli(in_fd, out_fd, err_fd, native)
-        stream = self._opener()
+            return self._run_cli(in_fd, out_fd, err_fd, "this platform has no raw terminal support (termios)"
+                                 if not native else "stdin is not a terminal")
+        try:
+            stream = self._opener()
+        except TransportUnsupported as exc:
+            if not self.cli_argv:
+                raise
+            return self._run_cli(in_fd, out_fd, err_fd, str(exc))
         return bridge(stream, in_fd, out_fd, err_fd, tty=self.tty, detach_keys=self.detach_keys,
                       forward_stdin=self.stdin)
 
-    def _run_cli(self, in_fd: int, out_fd: int, err_fd: int, native: bool) -> int | None:
-        why = ("this platform has no raw terminal support (termios)" if not native
-               else "stdin is not a terminal")
+    def _run_cli(self, in_fd: int, out_fd: int, err_fd: int, why: str) -> int | None:
         if not self.cli_argv:
             raise TerminalUnavailable(f"{self.description}: cannot open an interactive session: {why}, "
                                       f"and {self.cli_name} was not found on PATH to fall back to")
@@ -758,11 +819,14 @@ def bridge(
     """Connect the terminal to ``stream`` until the process ends (POSIX; blocking).
 
     A reader thread copies the stream to ``out_fd`` (stderr frames to ``err_fd``); this thread copies
-    ``in_fd`` to the stream and forwards window size changes (SIGWINCH when on the main thread, else
-    polled). With ``tty`` the terminal is in raw mode for the session; without, SIGINT ends the
-    session (and an output-only session reads keys unbuffered, so the detach keys work). ``detach_keys`` typed on stdin end the session locally (returns ``None``); without
-    ``forward_stdin`` (an attach to a process without stdin) keys are read but not sent. Always closes
-    the stream and restores the terminal and the signal handlers."""
+    ``in_fd`` to the stream and forwards the window size: at the start, at once on SIGWINCH (when
+    on the main thread), and on every other wake-up (input, :data:`IDLE_WAKE`, or every 0.25 s off
+    the main thread), so a terminal that sends no SIGWINCH is followed too. With ``tty`` the terminal
+    is in raw mode for the session; without, SIGINT ends the session (and an output-only session
+    reads keys unbuffered, so the detach keys work). ``detach_keys`` typed on stdin end the session
+    locally (returns ``None``); without ``forward_stdin`` (an attach to a process without stdin)
+    keys are read but not sent. Always closes the stream and restores the terminal and the signal
+    handlers; the reader thread is joined."""
     import select
     import signal
     import termios
@@ -834,16 +898,20 @@ def bridge(
         stdin_open = True
         tail = b""
         poll = winch is None or not on_main
+        heartbeat = getattr(stream, "heartbeat", None)
         while not done.is_set():
             fds = [wake_r] + ([in_fd] if stdin_open else [])
-            ready, _, _ = select.select(fds, [], [], 0.25 if poll else 5.0)
+            ready, _, _ = select.select(fds, [], [], 0.25 if poll else IDLE_WAKE)
+            if callable(heartbeat):
+                heartbeat()
             if wake_r in ready:
                 with contextlib.suppress(OSError):
                     os.read(wake_r, 4096)
             if flags["interrupt"]:
                 detached = True
                 break
-            if tty and (flags["winch"] or poll):
+            if tty:  # SIGWINCH wakes us at once; the size is checked on every wake-up anyway (cheap), so
+                # a terminal that sends no SIGWINCH (not our controlling tty) is still followed
                 flags["winch"] = False
                 new = _terminal_size(out_fd, in_fd)
                 if new is not None and new != size:
@@ -931,10 +999,10 @@ def _kube_interactive(client: Any, target: ExecTarget, description: str, path: s
 
 
 def _container_interactive(target: ExecTarget, description: str, opener: Callable[[], ExecStream], *, tty: bool,
-                           stdin: bool, cli: list[str] | None) -> Interactive:
+                           stdin: bool, cli: list[str] | None, detach_keys: bytes | None = None) -> Interactive:
     kind = str(getattr(target.runtime, "kind", "") or "").lower()
     return Interactive(description, opener, tty=tty, stdin=stdin, cli_argv=cli,
-                       cli_name="podman" if kind.endswith("podman") else "docker")
+                       cli_name="podman" if kind.endswith("podman") else "docker", detach_keys=detach_keys)
 
 
 async def prepare_shell(target: ExecTarget, shells: list[str]) -> Interactive:
@@ -972,8 +1040,7 @@ async def prepare_shell(target: ExecTarget, shells: list[str]) -> Interactive:
         if not _missing(result):
             chosen = entry  # it exists (it just did not like the probe): use it
             break
-        lines = (result.stderr or result.stdout).strip().splitlines()
-        last = lines[-1] if lines else f"exit code {result.exit_code}"
+        last = _reason(result)
     if chosen is None:
         raise NoShellFound(f"{target.title}: the container has no shell (tried {', '.join(tried)}): {last}")
     return await _prepare(target, chosen, tty=True, description=f"{chosen[0]} in {target.title}", checked=True)
@@ -1014,14 +1081,14 @@ async def prepare_attach(target: ExecTarget) -> Interactive:
     """Attach to the main process of the pod's container or of the container.
 
     With a TTY when the process has one; stdin when it keeps stdin open. Detach with Ctrl-P Ctrl-Q
-    (Docker and Podman do it server side; for pods the bridge does it locally)."""
-    cli_tty = True
+    (Docker does it server side; for pods, Podman and output-only sessions the bridge does it
+    locally); the session then returns ``None``."""
     if target.kind == "pod":
         client, _pod, spec = await _kube_prepare(target, "attach")
         await _kube_allowed(client, target.namespace, "attach", target.title)
         stdin = bool(spec.get("stdin"))
         tty = bool(spec.get("tty")) and stdin
-        cli = cli_fallback_argv(target, [], tty and cli_tty, attach=True)
+        cli = cli_fallback_argv(target, [], tty, attach=True)
         query = [("container", target.container), ("stdin", _b(stdin)), ("stdout", "true"), ("stderr", _b(not tty)),
                  ("tty", _b(tty))]
         path = _pod_path(target.namespace, target.pod, "attach")
@@ -1033,12 +1100,17 @@ async def prepare_attach(target: ExecTarget) -> Interactive:
     config = data.get("Config") or {}
     tty = bool(config.get("Tty"))
     stdin = bool(config.get("OpenStdin"))
-    description = f"attach to {target.title}" + (" (detach: Ctrl-P Ctrl-Q)" if stdin else "")
+    description = f"attach to {target.title} (detach: Ctrl-P Ctrl-Q)"
     runtime, ident = target.runtime, target.ident
 
     def opener() -> ExecStream:
         stream: ExecStream = backend.open_attach(runtime, ident, description)
         return stream
 
+    # Docker detaches server side (the container's stdin stays open); Podman 4.x misses the keys
+    # when both arrive in one read, so the bridge detaches locally for Podman (and for output-only
+    # sessions of either engine, where nothing is sent)
+    podman = str(getattr(target.runtime, "kind", "") or "").lower().endswith("podman")
+    local_detach = DETACH_KEYS if (podman or not stdin) else None
     return _container_interactive(target, description, opener, tty=tty, stdin=stdin,
-                                  cli=cli_fallback_argv(target, [], tty, attach=True))
+                                  cli=cli_fallback_argv(target, [], tty, attach=True), detach_keys=local_detach)

@@ -17,9 +17,16 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from tamer_tui.core.docker_exec import HijackedStream, endpoint_address, env_for_tty, hijack, wait_exit
-from tamer_tui.core.errors import BackendError, Conflict, InvalidInput, NotFound, TamerError
-from tamer_tui.core.exec import ConnectionDropped, TargetNotRunning
+from tamer_tui.core.docker_exec import (
+    HijackedStream,
+    attach_exit,
+    endpoint_address,
+    env_for_tty,
+    hijack,
+    wait_exit,
+)
+from tamer_tui.core.errors import BackendError, Conflict, NotFound, TamerError
+from tamer_tui.core.exec import TargetNotRunning, TransportUnsupported
 
 
 def _q(ident: str) -> str:
@@ -48,8 +55,8 @@ def _prefix(runtime: Any) -> str:
 def _url(runtime: Any, what: str) -> str:
     url = str(runtime.endpoint.url)
     if endpoint_address(url) is None:
-        raise InvalidInput(f"{what}: interactive sessions need a unix:// or tcp:// Podman service, not {url} "
-                           "(the podman CLI can do it: podman --url URL exec -it ...)")
+        raise TransportUnsupported(f"{what}: exec needs a unix:// or tcp:// Podman service, not {url} "
+                                   "(the podman CLI can do it: podman --url URL exec -it ...)")
     return url
 
 
@@ -116,17 +123,7 @@ class PodmanAttachStream(HijackedStream):
 
     def finish(self) -> int | None:
         """The container's exit code if it stopped; ``None`` if it still runs (detached)."""
-        try:
-            data = inspect_container(self.runtime, self.ident)
-        except NotFound:
-            return None
-        except TamerError as exc:
-            raise ConnectionDropped(f"{self.what}: connection lost ({exc})") from None
-        state = data.get("State") or {}
-        if state.get("Running"):
-            return None
-        code = state.get("ExitCode")
-        return int(code) if isinstance(code, int) else None
+        return attach_exit(lambda: inspect_container(self.runtime, self.ident), self.detached, self.what)
 
 
 def open_exec(runtime: Any, ident: str, argv: list[str], *, tty: bool, stdin: bool, what: str) -> PodmanExecStream:
@@ -157,6 +154,6 @@ def open_attach(runtime: Any, ident: str, what: str) -> PodmanAttachStream:
     tty = bool(config.get("Tty"))
     stdin = bool(config.get("OpenStdin"))
     params = {"stdin": "true" if stdin else "false", "stdout": "true", "stderr": "true", "stream": "true",
-              "logs": "false"}
+              "logs": "false", "detachKeys": "ctrl-p,ctrl-q"}  # the service has no default over the API
     sock, rest = hijack(url, f"{_prefix(runtime)}containers/{_q(ident)}/attach", None, what, params=params)
     return PodmanAttachStream(runtime, ident, sock, tty=tty, buffered=rest, what=what)

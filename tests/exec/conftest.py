@@ -205,7 +205,7 @@ class PtyReader:
                 return self.buf[start : self.pos].decode("utf-8", "replace")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"{text!r} did not appear; got: {self.buf[self.pos:][-2000:]!r}")
+                raise AssertionError(f"{text!r} did not appear after {self.buf[:self.pos][-300:]!r}; got: {self.buf[self.pos:][-2000:]!r}")
             ready, _, _ = select.select([self.master], [], [], min(remaining, 0.5))
             if ready:
                 try:

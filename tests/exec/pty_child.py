@@ -2,7 +2,8 @@
 
 ``python -m tests.exec.pty_child SPEC_JSON`` with the pty slave as stdin/stdout/stderr (the test owns
 the master). It makes the pty its controlling terminal (so resizing the pty sends it SIGWINCH),
-installs a marker SIGWINCH handler, prepares the session (``shell``, ``exec`` or ``attach`` on a pod
+installs a marker SIGWINCH handler, optionally stretches the bridge's idle wake-up (so only
+SIGWINCH can deliver a resize in time), prepares the session (``shell``, ``exec`` or ``attach`` on a pod
 or a Docker/Podman container), runs it, and prints ``EXIT=<code>`` (or ``ERROR=<message>``), then
 ``WINCH=restored|changed``, ``MODE=same|changed`` (terminal attributes before and after) and
 ``LEAKS threads=<n> fds=<n>`` (extra threads and descriptors left after the session).
@@ -69,6 +70,10 @@ def main() -> int:
     import termios
 
     spec = json.loads(sys.argv[1])
+    if "idle_wake" in spec:
+        import tamer_tui.core.exec as ex
+
+        ex.IDLE_WAKE = float(spec["idle_wake"])
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # our pty becomes the controlling terminal: SIGWINCH reaches us
 
     def marker(_sig: int, _frame: Any) -> None:

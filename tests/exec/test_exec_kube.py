@@ -79,12 +79,13 @@ async def test_pod_containers_running_first(sim: SimHandle, kube: KubeManager) -
 
 async def test_shell_through_a_pseudo_terminal(sim: SimHandle, kube: KubeManager, pty_child: Any) -> None:
     """The whole interactive path in a child process on a pty: prepare_shell picks bash, the test
-    types a command and reads its output, resizes the pty (the child gets SIGWINCH and the remote
-    shell sees the new size), types `exit 7`: the child gets 7, the terminal mode and the SIGWINCH
+    types a command and reads its output, resizes the pty while a command runs (the child gets
+    SIGWINCH and the remote shell sees the new size without any key typed), types `exit 7`: the child gets 7, the terminal mode and the SIGWINCH
     handler are back as they were, and no thread or descriptor is left in the child."""
     pod = await pod_named(kube, "web")
     spec = {"kind": "pod", "kubeconfig": sim.kubeconfig, "context": sim.context, "namespace": "default",
-            "pod": pod["metadata"]["name"], "container": pod["spec"]["containers"][0]["name"], "action": "shell"}
+            "pod": pod["metadata"]["name"], "container": pod["spec"]["containers"][0]["name"], "action": "shell",
+            "idle_wake": 120}
     child = pty_child(spec, rows=24, cols=80)
     t0 = time.perf_counter()
     assert "bash in pod/default/" in child.expect("/ # ", timeout=30)
@@ -93,8 +94,10 @@ async def test_shell_through_a_pseudo_terminal(sim: SimHandle, kube: KubeManager
     child.expect("24 80")
     child.send("echo hello-$((1+2))\r")
     child.expect("hello-3")
+    # resize while a command runs and no key is typed: only the SIGWINCH handler can forward it
+    child.send("sleep 1; stty size\r")
+    child.expect("stty size\r\n")
     child.resize(50, 132)
-    child.send("stty size\r")
     child.expect("50 132")
     child.send("exit 7\r")
     child.expect("EXIT=7")

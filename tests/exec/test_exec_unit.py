@@ -374,3 +374,83 @@ def test_bridge_without_tty_on_main_thread_sigint_ends_and_handlers_restored() -
         timer.cancel()
         safety.cancel()
         pty.close()
+
+
+class FakeWS:
+    """Just enough of websocket-client's WebSocket for KubeChannelStream's sending side."""
+
+    def __init__(self, subprotocol: str) -> None:
+        self.subprotocol = subprotocol
+        self.sent: list[bytes] = []
+        self.pings = 0
+        self.aborted = False
+        self.sock = socket.socket()
+
+    def send_binary(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    def ping(self) -> None:
+        self.pings += 1
+
+    def send_close(self) -> None:
+        self.sent.append(b"<close>")
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def shutdown(self) -> None:
+        self.sock.close()
+
+
+def test_kube_channel_frames_v5_and_v4() -> None:
+    """stdin goes on channel 0 (in 32 KiB pieces), resize on 4 as JSON; end of stdin is the v5
+    close frame [255, 0] and nothing on v4 (which has no way to say it)."""
+    ws = FakeWS(ex.V5)
+    s = ex.KubeChannelStream(ws, "t", tty=True)
+    s.write(b"a" * 40000)
+    s.resize(120, 40)
+    s.close_stdin()
+    assert [len(m) for m in ws.sent[:2]] == [1 + 32768, 1 + 40000 - 32768] and ws.sent[0][:2] == b"\x00a"
+    assert ws.sent[2] == b'\x04{"Width": 120, "Height": 40}' and ws.sent[3] == b"\xff\x00"
+    ws4 = FakeWS(ex.V4)
+    s4 = ex.KubeChannelStream(ws4, "t", tty=True)
+    s4.close_stdin()
+    assert ws4.sent == []
+    s.close()
+    s4.close()
+
+
+def test_kube_heartbeat_pings_and_declares_a_silent_connection_dead() -> None:
+    """Every PING_EVERY seconds a ping goes out; when nothing came back for DEAD_AFTER seconds after
+    a ping the stream closes itself and finish() says the connection dropped (no endless hang)."""
+    ws = FakeWS(ex.V5)
+    s = ex.KubeChannelStream(ws, "shell in pod/x", tty=True)
+    now = time.monotonic()
+    s._last_ping = now - ex.PING_EVERY - 1
+    s.heartbeat()
+    assert ws.pings == 1 and not ws.aborted
+    s._last_rx = now - ex.DEAD_AFTER - 5
+    s._last_ping = now - 1
+    s.heartbeat()
+    assert ws.aborted and s.read() is None
+    with pytest.raises(ex.ConnectionDropped, match="no answer from the API server"):
+        s.finish()
+
+
+def test_unsupported_transport_falls_back_to_the_cli() -> None:
+    """On a real terminal, a connection that cannot be hijacked natively (Podman over ssh://) runs
+    the CLI instead; without a CLI the transport error itself is raised."""
+
+    def opener() -> Any:
+        raise ex.TransportUnsupported("exec in container/podman:db: exec needs a unix:// or tcp:// Podman service")
+
+    pty = InProcessPty()
+    try:
+        session = ex.Interactive("sh in c", opener, tty=True, cli_argv=[sys.executable, "-c", "raise SystemExit(4)"],
+                                 cli_name="podman")
+        assert session.run(stdin_fd=pty.slave, stdout_fd=pty.slave) == 4
+        bare = ex.Interactive("sh in c", opener, tty=True, cli_argv=None, cli_name="podman")
+        with pytest.raises(ex.TransportUnsupported, match="unix:// or tcp://"):
+            bare.run(stdin_fd=pty.slave, stdout_fd=pty.slave)
+    finally:
+        pty.close()

@@ -430,3 +430,24 @@ async def test_port_forward_from_command_mode_and_screen(sim: Any) -> None:
         port = int(url.rsplit(":", 1)[1])
         with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
             pass
+
+
+async def test_exec_output_pane_and_container_picker(sim: Any) -> None:
+    """`:exec pod/NS/NAME -- argv` on a multi-container pod asks which container, runs the command in it and
+    shows stdout, stderr and the exit code (red when not 0) in a pane."""
+    pods = json.loads(kubectl(sim, "get", "pods", "-A", "-o", "json").stdout)["items"]
+    pod = next(p for p in pods if len(p["spec"]["containers"]) > 1 and p["status"].get("phase") == "Running")
+    ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+    second = pod["spec"]["containers"][1]["name"]
+    app = kube_app(sim, command="pods -A")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_rows(app, pilot)
+        await pilot.press("colon", *f"exec pod/{ns}/{name} -- sh -c 'echo out-$HOSTNAME; echo oops >&2; exit 4'",
+                          "enter")
+        await wait_for(lambda: type(app.screen).__name__ == "PickScreen", pilot, timeout=10)
+        await pilot.press("down", "enter")
+        await wait_for(lambda: type(app.screen).__name__ == "ExecOutputScreen", pilot, timeout=15)
+        screen = app.screen
+        assert screen.exit_code == "4"
+        assert f"out-{name}" in screen.text and "--- stderr ---\noops" in screen.text
+        assert f"pod/{ns}/{name}/{second}" in screen.text_title

@@ -233,9 +233,10 @@ def spec(label: str, script: str, name: str = "", labels: tuple[tuple[str, str],
                          command=("sh", "-c", script), labels=(("tamer.test", label), *labels))
 
 
-# A counter that survives restarts (it lives in the container's file system) and stops on SIGTERM.
+# A counter that survives restarts (it lives in the container's file system, replaced atomically so a
+# stop at any moment leaves a whole number) and stops on SIGTERM.
 SEQ_SCRIPT = ('trap "exit 0" TERM; n=$(cat /n 2>/dev/null || echo 0); '
-              'while true; do echo "seq=$n"; n=$((n+1)); echo $n > /n; sleep 0.005; done')
+              'while true; do echo "seq=$n"; n=$((n+1)); echo $n > /n.new; mv /n.new /n; sleep 0.005; done')
 
 
 async def run_container(rt: Any, spec_: ContainerSpec, pod: str = "") -> str:

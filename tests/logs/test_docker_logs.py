@@ -39,7 +39,6 @@ async def test_follow_across_restart_no_duplicate_no_gap(docker_rt: DockerRuntim
     log = await full_log(docker_rt, ident)
     assert reader.pairs() == log[: len(reader.lines)]
     assert any("restarted" in n.message for n in reader.kinds("info")), reader.describe()
-    print(reader.describe(), numbers[:3], numbers[-3:], session.source(next(iter(session.sources))).reconnects)
 
 
 async def test_tail_since_and_one_shot(docker_rt: DockerRuntime, label: str) -> None:

@@ -3,7 +3,7 @@
 A :class:`PortForwardManager` runs any number of forwards on the caller's asyncio loop. Each forward
 listens on a local address (``asyncio.start_server``) and opens one WebSocket to
 ``pods/<name>/portforward`` (sub-protocol ``v4.channel.k8s.io``, the one the official clients use)
-per accepted TCP connection, exactly like ``kubectl port-forward`` opens one stream pair per
+per accepted TCP connection, where ``kubectl port-forward`` opens one SPDY stream pair per
 connection. Data channel 0 carries the bytes, error channel 1 the kubelet's complaint (e.g.
 "connection refused" for a port nobody listens on); the first frame on each is the 2-byte port. Both
 directions are spliced with bounded buffers: a side is only read once the other side has drained.
@@ -39,7 +39,7 @@ import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +62,8 @@ PORT_FORWARD_PROTOCOLS: tuple[str, ...] = ("v4.channel.k8s.io", "portforward.k8s
 CHUNK = 256 * 1024
 #: Buffer limit of the local stream reader (reading pauses above twice this).
 READ_LIMIT = 256 * 1024
+#: Most bytes from the pod gathered into one local write.
+COALESCE = 256 * 1024
 #: Task names of this module start with this (the UI and tests can tell them apart).
 TASK_PREFIX = "tamer-pf"
 #: Backoff bounds (seconds) while looking for a pod to forward to.
@@ -106,7 +108,9 @@ class PortForwardSpec:
 
     ``remote_port`` is a number or a port name (a pod's containerPort name, or a service port
     name). ``local_port`` ``None`` means "the same number as the remote port" (kubectl's ``8080``),
-    ``0`` picks a free port (kubectl's ``:8080``).
+    ``0`` picks a free port (kubectl's ``:8080``); "the same number" is the number a port name
+    resolves to, and for a service its service port (not the pod's targetPort), as with kubectl. ``address`` is the local IP to listen on (``localhost`` means 127.0.0.1;
+    ``0.0.0.0`` / ``::`` listen on every interface).
     """
 
     context: str
@@ -342,6 +346,7 @@ class _Target:
     uid: str
     port: int
     owner: tuple[str, str, str] | None  # controller (kind, name, uid)
+    service_port: int = 0  # for a service target: the service port (the default local port)
 
 
 # --------------------------------------------------------------------------- resolution helpers
@@ -524,6 +529,7 @@ class _Forwarder:
         self.lost: set[str] = set()  # uids of pods that went away (endpoints may still list them)
         self.session: Any = None  # this forward's own aiohttp session for its tunnels
         self.broken_reason = ""
+        self.last_uid = ""  # the pod most recently used
 
     # ---------------------------------------------------------------- resolution
     async def resolve(self, first: bool) -> _Target:
@@ -554,9 +560,10 @@ class _Forwarder:
                 raise PodNotRunning(f"port-forward: pod {ns}/{spec.name} is not running ({why})")
             self.owner = controller_of(pod)
             return self._target_of(pod, container_port(pod, spec.remote_port))
-        if pod is not None and str(_meta(pod).get("uid")) not in self.lost and (
-                pod_ready(pod) or (pod_running(pod) and self.owner is None)):
-            return self._target_of(pod, container_port(pod, spec.remote_port))
+        if pod is not None and str(_meta(pod).get("uid")) not in self.lost:
+            same = str(_meta(pod).get("uid")) == self.last_uid  # only the tunnel broke: keep the pod
+            if pod_running(pod) and (same or self.owner is None) or pod_ready(pod):
+                return self._target_of(pod, container_port(pod, spec.remote_port))
         if self.owner is None:
             if pod is None:
                 raise _Fatal("pod gone")
@@ -605,7 +612,8 @@ class _Forwarder:
             if not pod_ready(pod) or str(_meta(pod).get("uid")) in self.lost:
                 continue
             try:
-                return self._target_of(pod, container_port(pod, target_port))
+                target = self._target_of(pod, container_port(pod, target_port))
+                return replace(target, service_port=int(sport.get("port") or 0))
             except InvalidInput as exc:
                 last_error = exc
         if last_error is not None:
@@ -664,7 +672,7 @@ class _Forwarder:
     async def listen(self) -> None:
         spec = self.fwd.spec
         assert self.target is not None
-        port = self.target.port if spec.local_port is None else spec.local_port
+        port = spec.local_port if spec.local_port is not None else (self.target.service_port or self.target.port)
         address = "127.0.0.1" if spec.address == "localhost" else spec.address
         await self.bind(address, port)
 
@@ -689,6 +697,7 @@ class _Forwarder:
         if self.target is None and self.fwd.state == ForwardState.RECONNECTING or moved:
             self.fwd.reconnects += 1
         self.target = target
+        self.last_uid = target.uid
         if target.owner is not None:
             self.owner = target.owner
         self.fwd.pod, self.fwd.remote_port = target.pod, target.port
@@ -898,7 +907,11 @@ class _Forwarder:
         except asyncio.CancelledError:
             # only shutdown() cancels these tasks; asyncio's stream callback would log a cancelled
             # handler task as an error, so end normally once everything is closed below
-            pass
+            task.uncancel()
+        except Exception as exc:  # noqa: BLE001 - one broken connection must not surface as a loop error
+            log.debug("port-forward connection failed", exc_info=True)
+            fwd.errors += 1
+            fwd.last_error = f"connection failed: {exc}"
         finally:
             if ws is not None:
                 with contextlib.suppress(Exception):
@@ -981,38 +994,53 @@ class _Forwarder:
             fwd.bytes_out += len(data)
 
     async def _pump_down(self, ws: Any, writer: asyncio.StreamWriter, progress: list[int]) -> str:
+        """Pod -> local. Messages already received are written together (one send instead of one
+        per 32 KiB frame), then the local socket is drained before anything more is read."""
         from aiohttp import WSMsgType
 
         fwd = self.fwd
         prefix_left = {0: 2, 1: 2}
-        while True:
-            msg = await ws.receive()
-            if msg.type == WSMsgType.BINARY:
-                raw = msg.data
-            elif msg.type == WSMsgType.TEXT:
-                raw = msg.data.encode("latin-1", "replace")
-            else:  # CLOSE / CLOSING / CLOSED / ERROR
-                return ""
-            if not raw:
-                continue
-            channel = raw[0]
-            view = memoryview(raw)[1:]
-            skip = prefix_left.get(channel, 0)
-            if skip:
-                prefix_left[channel] = max(0, skip - len(view))
-                view = view[skip:]
-            if not view:
-                continue
-            if channel == 0:
-                writer.write(view)
-                n = len(view)
-                fwd.bytes_in += n
-                progress[0] += n
-                await writer.drain()
-            elif channel == 1:
-                # the kubelet reports a failure in one frame: this connection is over, the forward is not
-                return bytes(view).decode("utf-8", "replace").strip()
-
+        # aiohttp's queue of received messages (public in its Cython class); without it: no batching
+        ready: Any = getattr(getattr(ws, "_reader", None), "_buffer", None)
+        if not hasattr(ready, "__len__"):
+            ready = ()
+        batch: list[memoryview] = []
+        size = 0
+        try:
+            while True:
+                msg = await ws.receive()
+                if msg.type == WSMsgType.BINARY:
+                    raw = msg.data
+                elif msg.type == WSMsgType.TEXT:
+                    raw = msg.data.encode("latin-1", "replace")
+                else:  # CLOSE / CLOSING / CLOSED / ERROR
+                    return ""
+                if not raw:
+                    continue
+                channel = raw[0]
+                view = memoryview(raw)[1:]
+                skip = prefix_left.get(channel, 0)
+                if skip:
+                    prefix_left[channel] = max(0, skip - len(view))
+                    view = view[skip:]
+                if channel == 0:
+                    if view:
+                        batch.append(view)
+                        size += len(view)
+                    if batch and (size >= COALESCE or not len(ready)):
+                        writer.write(b"".join(batch) if len(batch) > 1 else batch[0])
+                        batch.clear()
+                        fwd.bytes_in += size
+                        progress[0] += size
+                        size = 0
+                        await writer.drain()
+                elif channel == 1 and view:
+                    # the kubelet reports a failure in one frame: this connection is over, the forward is not
+                    return bytes(view).decode("utf-8", "replace").strip()
+        finally:
+            if batch and not writer.is_closing():
+                writer.write(b"".join(batch))
+                fwd.bytes_in += size
 
 # --------------------------------------------------------------------------- manager
 
@@ -1033,6 +1061,8 @@ class PortForwardManager:
         self._forwards: dict[int, PortForward] = {}
         self._runners: dict[int, _Forwarder] = {}
         self._ids = itertools.count(1)
+        self._starting: set[int] = set()
+        self._stop_requested: set[int] = set()
         self.connect_wait = connect_wait
         self.linger = linger
 
@@ -1078,6 +1108,7 @@ class PortForwardManager:
         fid = forward_id if forward_id is not None else next(self._ids)
         fwd = PortForward(id=fid, spec=spec, local_address=spec.address, local_port=spec.local_port or 0)
         self._forwards[fid] = fwd
+        self._starting.add(fid)
         self._notify(fwd)
         runner: _Forwarder | None = None
         try:
@@ -1095,20 +1126,33 @@ class PortForwardManager:
             else:
                 await runner.listen()
         except BaseException as exc:
+            self._starting.discard(fid)
+            self._stop_requested.discard(fid)
             if runner is not None:
-                if runner.server is not None:
-                    runner.server.close()
-                    await asyncio.shield(runner.server.wait_closed())
-                await asyncio.shield(runner.close_session())
+                await asyncio.shield(self._abort_start(runner))
             if isinstance(exc, _Fatal):
                 self._fail_start(fwd, str(exc))
                 raise NotFound(f"port-forward {spec.describe()}: {exc}") from None
             self._fail_start(fwd, "cancelled" if isinstance(exc, asyncio.CancelledError) else str(exc))
             raise
+        self._starting.discard(fid)
+        if fid in self._stop_requested:  # stop() was called while it was starting
+            self._stop_requested.discard(fid)
+            await self._abort_start(runner)
+            fwd.state, fwd.stopped_monotonic = ForwardState.STOPPED, time.monotonic()
+            self._notify(fwd)
+            return fwd
         self._runners[fid] = runner
         runner.set_target(target)
         runner.start_supervisor()
         return fwd
+
+    @staticmethod
+    async def _abort_start(runner: _Forwarder) -> None:
+        if runner.server is not None:
+            runner.server.close()
+            await runner.server.wait_closed()
+        await runner.close_session()
 
     def _fail_start(self, fwd: PortForward, reason: str) -> None:
         fwd.state, fwd.reason = ForwardState.FAILED, reason
@@ -1116,8 +1160,15 @@ class PortForwardManager:
         self._notify(fwd)
 
     async def stop(self, forward: PortForward | int) -> None:
-        """Stop one forward: listener closed, connections closed, its tasks finished."""
+        """Stop one forward: listener closed, connections closed, its tasks finished.
+
+        A forward still starting is stopped as soon as its :meth:`start` has got that far (which then
+        returns it ``stopped``); a failed or stopped one is left as it is.
+        """
         fid = forward if isinstance(forward, int) else forward.id
+        if fid in self._starting:
+            self._stop_requested.add(fid)
+            return
         runner = self._runners.pop(fid, None)
         if runner is not None:
             await runner.shutdown(ForwardState.STOPPED)
