@@ -38,11 +38,15 @@ Sections:
            connection), kubectl_tail_ms, app_first_row_ms (and _max), after_server_ms, lines_at_first_row
   sim_ingest  source_lines_per_s (`kubectl logs -f` alone on the same pod: what the sim delivers),
            lines_per_s, lag_s (wall clock minus the newest buffered stamp at the end: Tamer falling behind),
-           cpu_pct (this process), sim_cpu_pct, frames_per_s, loop_blocked_ms_p50/p99/max (how late a 5 ms
-           timer fires), full_gc_count / full_gc_cpu_ms_max (generation-2 collections in the window),
+           cpu_pct (this process), loop_thread_cpu_pct (the event loop's thread alone), sim_cpu_pct,
+           frames_per_s, paint_cpu_pct / paint_ms_per_frame (CPU of Textual's frame updates: layout,
+           render, compositing), loop_blocked_ms_p50/p99/max (how late a 5 ms timer fires),
+           full_gc_count / full_gc_cpu_ms_max (generation-2 collections in the window),
            key_presses, key_ms_p50/p99/max (``k`` then ``G``), key_timeouts (3 s), buffer_lines, evicted, rss_mb
   docker_ingest  the same, with produced_lines_per_s (the container before Tamer reads it) and
-           produced_during_lines_per_s (while Tamer reads it), from the seq numbers of its lines
+           produced_during_lines_per_s (while Tamer reads it), from the seq numbers of its lines, and
+           docker_cli_lines_per_s (`docker logs -f` alone: what the daemon delivers; -1 without the CLI),
+           dockerd_cpu_pct and container_cpu_pct (the daemon and the container's processes meanwhile)
   docker_prefilled  lines, write_s (the container writing them), read_s, lines_per_s
 A section that cannot run (no daemon, no kubectl) holds "error" and its targets are not met.
 """
@@ -58,6 +62,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -178,6 +183,31 @@ class Frames:
             return await asyncio.wait_for(fut, timeout)
         except TimeoutError:
             return None
+
+
+class PaintClock:
+    """CPU time the event loop spends painting (Textual's per-frame ``Screen._on_timer_update``: layout,
+    rendering the widgets' lines, compositing), once :meth:`install` wrapped it for every screen."""
+
+    cpu = 0.0
+
+    @classmethod
+    def install(cls) -> None:
+        from textual.screen import Screen
+
+        original = Screen._on_timer_update
+        if getattr(original, "_paint_clock", False):
+            return
+
+        def timed(self: Screen[Any]) -> None:
+            t = time.thread_time()
+            try:
+                original(self)
+            finally:
+                cls.cpu += time.thread_time() - t
+
+        timed._paint_clock = True  # type: ignore[attr-defined]
+        Screen._on_timer_update = timed  # type: ignore[method-assign]
 
 
 def send_key(app: TamerApp, key: str, char: str | None) -> float:
@@ -380,6 +410,7 @@ async def stream_window(app: TamerApp, frames: Frames, seconds: float) -> dict[s
     tick = asyncio.create_task(ticker())
     gc.callbacks.append(on_gc)
     n0, t0, c0, f0 = buf.received, time.perf_counter(), time.process_time(), frames.count
+    m0, p0 = time.thread_time(), PaintClock.cpu
     keys: list[float] = []
     timeouts = 0
     while time.perf_counter() - t0 < seconds:
@@ -393,7 +424,7 @@ async def stream_window(app: TamerApp, frames: Frames, seconds: float) -> dict[s
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.1)
     wall = time.perf_counter() - t0
-    n1, c1, f1 = buf.received, time.process_time(), frames.count
+    n1, c1, f1, m1, p1 = buf.received, time.process_time(), frames.count, time.thread_time(), PaintClock.cpu
     running = False
     gc.callbacks.remove(on_gc)
     await tick
@@ -405,7 +436,10 @@ async def stream_window(app: TamerApp, frames: Frames, seconds: float) -> dict[s
         "lines_per_s": round((n1 - n0) / wall),
         "lag_s": round(lag, 2),
         "cpu_pct": round(100 * (c1 - c0) / wall, 1),
+        "loop_thread_cpu_pct": round(100 * (m1 - m0) / wall, 1),
         "frames_per_s": round((f1 - f0) / wall, 1),
+        "paint_cpu_pct": round(100 * (p1 - p0) / wall, 1),
+        "paint_ms_per_frame": ms((p1 - p0) / max(1, f1 - f0)),
         "loop_blocked_ms_p50": ms(pct(blocked, 0.5)),
         "loop_blocked_ms_p99": ms(pct(blocked, 0.99)),
         "loop_blocked_ms_max": ms(max(blocked)) if blocked else -1.0,
@@ -433,6 +467,45 @@ async def open_logs(app: TamerApp, command: str) -> LogsScreen:
 
 # ------------------------------------------------------------------------------------------------
 # the simulator
+
+def follow_rate(argv: list[str], seconds: float) -> float:
+    """Lines/s a CLI following a log prints (kubectl or docker: the server's delivered rate), measured
+    over ``seconds`` after a first second."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+    counts: list[tuple[float, int]] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        total = 0
+        while data := proc.stdout.read(1 << 20):  # unbuffered: what one read() of the pipe has
+            total += data.count(b"\n")
+            counts.append((time.perf_counter(), total))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    time.sleep(1.0 + seconds)
+    proc.kill()
+    proc.wait()
+    reader.join(5)
+    window = [(t, n) for t, n in counts if t >= counts[0][0] + 1.0] if counts else []
+    if len(window) < 2:
+        return -1.0
+    return (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
+
+
+def pids_named(name: str) -> list[int]:
+    """Processes whose command name is ``name`` (Linux /proc; none elsewhere)."""
+    out = []
+    for d in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if (d / "comm").read_text().strip() == name:
+                out.append(int(d.name))
+    return out
+
+
+def cpu_of(pids: list[int]) -> float:
+    return sum(max(0.0, proc_cpu_s(p)) for p in pids)
+
 
 def kubectl_path() -> str:
     return os.environ.get("TAMER_KUBECTL_BIN") or shutil.which("kubectl") or ""
@@ -494,27 +567,7 @@ class Sim:
 
     def count_follow(self, namespace: str, pod: str, seconds: float) -> float:
         """Lines/s `kubectl logs -f` receives (the simulator's delivered rate, nothing else reading)."""
-        proc = subprocess.Popen([*self.base, "logs", "-f", "-n", namespace, pod, "--tail=0", "--timestamps"],
-                                stdout=subprocess.PIPE, bufsize=0)
-        counts: list[tuple[float, int]] = []
-
-        def read() -> None:
-            assert proc.stdout is not None
-            total = 0
-            while data := proc.stdout.read(1 << 20):  # unbuffered: what one read() of the pipe has
-                total += data.count(b"\n")
-                counts.append((time.perf_counter(), total))
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        time.sleep(1.0 + seconds)
-        proc.kill()
-        proc.wait()
-        reader.join(5)
-        window = [(t, n) for t, n in counts if t >= counts[0][0] + 1.0] if counts else []
-        if len(window) < 2:
-            return -1.0
-        return (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
+        return follow_rate([*self.base, "logs", "-f", "-n", namespace, pod, "--tail=0", "--timestamps"], seconds)
 
     def credentials(self) -> tuple[str, str, str]:
         import yaml
@@ -717,18 +770,29 @@ def run_docker(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]
         container(flood, f'i=0; while :; do echo "{FLOOD_LINE}"; i=$((i+1)); done')
         time.sleep(1.0)
         alone = produced_rate(api, flood, 3.0)
+        cli = shutil.which("docker")
+        delivered = follow_rate([cli, "-H", args.docker, "logs", "-f", "--timestamps", "--tail", "0", flood],
+                                min(4.0, args.seconds)) if cli else -1.0
         during: dict[str, float] = {}
+
+        top = api.top(flood)
+        pid_col = top["Titles"].index("PID")
+        producers = [int(row[pid_col]) for row in top["Processes"]]
+        daemons = pids_named("dockerd")
 
         async def flood_body(app: TamerApp, pilot: Any, frames: Frames) -> dict[str, Any]:
             t0, s0 = await asyncio.to_thread(last_seq, api, flood)
+            d0, p0 = cpu_of(daemons), cpu_of(producers)
             r = await stream_window(app, frames, args.seconds)
             t1, s1 = await asyncio.to_thread(last_seq, api, flood)
             during["rate"] = (s1 - s0) / (t1 - t0)
+            r["dockerd_cpu_pct"] = round(100 * (cpu_of(daemons) - d0) / (t1 - t0), 1)
+            r["container_cpu_pct"] = round(100 * (cpu_of(producers) - p0) / (t1 - t0), 1)
             return r
 
         ingest = asyncio.run(docker_app(args.docker, f"logs container/{flood}", flood_body))
         ingest.pop("elapsed_s", None)
-        ingest = {"container": flood, "produced_lines_per_s": round(alone),
+        ingest = {"container": flood, "produced_lines_per_s": round(alone), "docker_cli_lines_per_s": round(delivered),
                   "produced_during_lines_per_s": round(during.get("rate", -1.0)), **ingest}
         api.remove_container(flood, force=True)
         names.remove(flood)
@@ -780,9 +844,31 @@ def main() -> int:
     p.add_argument("--docker", default=os.environ.get("TAMER_TEST_DOCKER_HOST", "unix:///var/run/docker.sock"))
     p.add_argument("--image", default=os.environ.get("TAMER_TEST_IMAGE", "tamer-test/busybox:latest"))
     args = p.parse_args()
+    # a terminated benchmark still stops its simulators and removes its containers (the finally blocks)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     out: dict[str, Any] = {"benchmark": "logs", "cpus": os.cpu_count(), "loadavg_1m_start": loadavg()}
     started = time.perf_counter()
-    if "search" in args.only or "memory" in args.only:
+    PaintClock.install()
+    if "sim" in args.only:
+        if not kubectl_path():
+            out["sim_open"] = out["sim_ingest"] = {"error": "kubectl not found (set TAMER_KUBECTL_BIN)"}
+        else:
+            out["sim_open"] = section(lambda: run_sim_open(args))
+            out["sim_ingest"] = section(lambda: run_sim_ingest(args))
+    if "docker" in args.only:
+        res = section(lambda: run_docker(args))
+        out["docker_ingest"], out["docker_prefilled"] = (res, res) if isinstance(res, dict) else res
+    corpus = [x for x in ("search", "memory") if x in args.only]
+    if corpus and corpus != args.only:
+        # in a fresh process: an RSS delta means nothing after the apps above ran and freed memory
+        child = subprocess.run([sys.executable, __file__, "--lines", str(args.lines), "--only", *corpus],
+                               capture_output=True, text=True, check=False)
+        try:
+            got = json.loads(child.stdout)
+            out.update({k: got[k] for k in corpus})
+        except (ValueError, KeyError):
+            out.update({k: {"error": f"child exited {child.returncode}: {child.stderr[-500:]}"} for k in corpus})
+    elif corpus:
         t = time.perf_counter()
         blobs = corpus_blobs(args.lines)
         build_s = time.perf_counter() - t
@@ -798,15 +884,6 @@ def main() -> int:
             out["search"] = search
         del buf
         gc.collect()
-    if "sim" in args.only:
-        if not kubectl_path():
-            out["sim_open"] = out["sim_ingest"] = {"error": "kubectl not found (set TAMER_KUBECTL_BIN)"}
-        else:
-            out["sim_open"] = section(lambda: run_sim_open(args))
-            out["sim_ingest"] = section(lambda: run_sim_ingest(args))
-    if "docker" in args.only:
-        res = section(lambda: run_docker(args))
-        out["docker_ingest"], out["docker_prefilled"] = (res, res) if isinstance(res, dict) else res
 
     def get(sec: str, *keys: str) -> float | None:
         v: Any = out.get(sec)

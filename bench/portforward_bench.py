@@ -14,6 +14,9 @@ Keys:
   ratio / ratio_median               tamer / kubectl on the best rounds / on the median rounds (target >= 1.0)
   tamer_mbps_streams / kubectl_mbps_streams / ratio_streams / ratio_streams_median
                                      the same with --streams connections at once
+  tamer_cpu_ms_per_mb / kubectl_cpu_ms_per_mb   CPU the forwarder itself spends per MB echoed (median of
+                                     the one-connection rounds; far less sensitive than MB/s to other load)
+  sim_cpu_ms_per_mb_tamer / sim_cpu_ms_per_mb_kubectl   the simulator's CPU per MB on either path
   tamer_http_20_ms / kubectl_http_20_ms   20 concurrent HTTP requests, one connection each, wall ms
                                      (informational: Tamer opens one WebSocket + TLS handshake per
                                      connection; kubectl multiplexes SPDY streams over one)
@@ -35,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -130,7 +134,7 @@ def start_sim(kubeconfig: str) -> tuple[subprocess.Popen[str], str]:
 
 
 def kubectl_env(kubeconfig: str) -> dict[str, str]:
-    return dict(os.environ, KUBECONFIG=kubeconfig, KUBECACHEDIR=tempfile.mkdtemp(prefix="pfbench-cache-"))
+    return dict(os.environ, KUBECONFIG=kubeconfig, KUBECACHEDIR=str(Path(kubeconfig).parent / "kube-cache"))
 
 
 def web_pod(kubectl: str, kubeconfig: str, context: str) -> str:
@@ -167,15 +171,33 @@ def kubectl_version(kubectl: str) -> str:
         return "unknown"
 
 
-async def compare(kport: int, tport: int, mb: int, streams: int, rounds: int) -> tuple[list[float], list[float]]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Runs:
+    """Throughput (MB/s) and CPU per MB of the forwarder and of the simulator, one entry per round."""
+
+    mbps: list[float] = field(default_factory=list)
+    cpu_ms_per_mb: list[float] = field(default_factory=list)
+    sim_cpu_ms_per_mb: list[float] = field(default_factory=list)
+
+
+async def compare(kport: int, tport: int, kpid: int, sim_pid: int, mb: int, streams: int,
+                  rounds: int) -> tuple[Runs, Runs]:
     """Alternate kubectl and Tamer runs (so load from elsewhere on the machine hits both alike)."""
     for port in (kport, tport):
         await run_load(port, max(8, mb // 8), streams)  # warm-up
-    kubectl: list[float] = []
-    tamer: list[float] = []
+    kubectl, tamer = Runs(), Runs()
     for _ in range(rounds):
-        kubectl.append(await run_load(kport, mb, streams))
-        tamer.append(await run_load(tport, mb, streams))
+        for runs, port, cpu in ((kubectl, kport, lambda: cpu_seconds(kpid)), (tamer, tport, time.process_time)):
+            cpu0, sim0 = cpu(), cpu_seconds(sim_pid)
+            runs.mbps.append(await run_load(port, mb, streams))
+            runs.cpu_ms_per_mb.append((cpu() - cpu0) * 1000 / mb)
+            runs.sim_cpu_ms_per_mb.append((cpu_seconds(sim_pid) - sim0) * 1000 / mb)
     return kubectl, tamer
 
 
@@ -195,11 +217,15 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
         fwd = await mgr.start(parse_forward(f"pod/default/{pod}", "0:80", context=context))
         tport = fwd.local_port
         for suffix, streams in (("", 1), ("_streams", args.streams)):
-            k, t = await compare(kport, tport, args.mb, streams, args.rounds)
-            result[f"kubectl_mbps{suffix}"] = round(max(k), 1)
-            result[f"tamer_mbps{suffix}"] = round(max(t), 1)
-            result[f"ratio{suffix}"] = round(max(t) / max(k), 2)
-            result[f"ratio{suffix}_median"] = round(statistics.median(t) / statistics.median(k), 2)
+            k, t = await compare(kport, tport, kube_proc.pid, sim.pid, args.mb, streams, args.rounds)
+            result[f"kubectl_mbps{suffix}"] = round(max(k.mbps), 1)
+            result[f"tamer_mbps{suffix}"] = round(max(t.mbps), 1)
+            result[f"ratio{suffix}"] = round(max(t.mbps) / max(k.mbps), 2)
+            result[f"ratio{suffix}_median"] = round(statistics.median(t.mbps) / statistics.median(k.mbps), 2)
+            if not suffix:
+                for who, runs in (("kubectl", k), ("tamer", t)):
+                    result[f"{who}_cpu_ms_per_mb"] = round(statistics.median(runs.cpu_ms_per_mb), 2)
+                    result[f"sim_cpu_ms_per_mb_{who}"] = round(statistics.median(runs.sim_cpu_ms_per_mb), 2)
         result["kubectl_http_20_ms"] = round(min([await http_burst(kport) for _ in range(3)]), 1)
         result["tamer_http_20_ms"] = round(min([await http_burst(tport) for _ in range(3)]), 1)
     finally:

@@ -40,6 +40,7 @@ SCOPE_PARENTS: dict[str, tuple[str, ...]] = {
     "kube_secrets": ("kube", "table", "app"),
     "contexts": ("table", "app"),
     "forwards": ("app",),
+    "editor": ("app",),
 }
 
 SCOPE_TITLES: dict[str, str] = {
@@ -60,6 +61,7 @@ SCOPE_TITLES: dict[str, str] = {
     "kube_secrets": "Secrets",
     "contexts": "Contexts (:ctx)",
     "forwards": "Port-forwards (:pf)",
+    "editor": "YAML editor (:edit, :new, :open, e on a row)",
 }
 
 #: Keys Textual or the terminal already own; no action may take them.
@@ -205,6 +207,7 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
         ("delete", "ctrl+d", "delete (confirm)"),
         ("faults", "ctrl+z", "show only faulty rows"),
         ("owner", "J", "jump to the owner (ReplicaSet of a pod, Deployment of a ReplicaSet ...)"),
+        ("edit", "e", "edit in the YAML editor (fetched fresh; validate, diff, apply)"),
         ("all_namespaces", "0", "toggle all namespaces / the current one"),
         *[(f"namespace_{i}", str(i), f"switch to favorite/recent namespace {i}") for i in range(1, 10)],
     ])
@@ -242,6 +245,17 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
         ("stop_all", "D", "stop every forward"),
         ("restart", "r", "start a stopped or failed forward again"),
         ("save", "S", "save the forward to settings.yaml"),
+    ])
+    + _defs("editor", [
+        ("dry_run", "f2", "server-side dry run (dryRun=All, fieldValidation=Strict)"),
+        ("diff", "f3", "diff against the cluster"),
+        ("apply", "f4", "server-side apply (field manager tamer; conflicts ask before forcing)"),
+        ("replace", "f5", "replace (PUT, fails if the object changed meanwhile)"),
+        ("create", "f8", "create"),
+        ("delete", "f9", "delete the buffer's objects (confirm)"),
+        ("save_as", "ctrl+s", "save the buffer to a file"),
+        ("external", "ctrl+o", "edit in $KUBE_EDITOR / $EDITOR (the TUI suspends)"),
+        ("discard", "f12", "discard the edit and its draft (confirm)"),
     ])
     + _defs("contexts", [
         ("switch", "enter", "switch to the context"),

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import IO
 
 NOTICE_FLAG = 0x8000
-LINE_OVERHEAD = 100  # bytes per line counted against the byte bound besides its text and stamp
+LINE_OVERHEAD = 117  # bytes per line counted against the byte bound besides its text and stamp
 
 _UNSAFE_LOWERING = re.compile(r"\\[A-Z]|\(\?[a-zA-Z]*i")
+_REGEX_META = re.compile(r"[\\.^$*+?{}\[\]()|]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,13 @@ class LinePredicate:
         self.query = query
         self.rx = query.compile()
         pattern = query.pattern
-        if not query.regex:
+        self._needles: list[str] = []
+        alternatives = pattern.split("|") if query.regex else []
+        if len(alternatives) > 1 and all(a and not _REGEX_META.search(a) for a in alternatives):
+            # ERROR|WARN: plain substring checks per alternative, OR-ed in C (several times faster than re)
+            self._needles = alternatives if query.sensitive else [a.lower() for a in alternatives]
+            self.mode = "any" if query.sensitive else "any-lower"
+        elif not query.regex:
             self._needle = pattern if query.sensitive else pattern.lower()
             self.mode = "plain" if query.sensitive else "plain-lower"
         elif query.sensitive:
@@ -70,6 +77,14 @@ class LinePredicate:
             self.mode = "regex-i"
 
     def map(self, texts: Iterable[str]) -> Iterator[bool | re.Match[str] | None]:
+        if self.mode in ("any", "any-lower"):
+            items = texts if isinstance(texts, list) else list(texts)
+            if self.mode == "any-lower":
+                items = list(map(str.lower, items))
+            flags: Iterator[bool] = map(operator.contains, items, itertools.repeat(self._needles[0]))
+            for needle in self._needles[1:]:
+                flags = map(operator.or_, flags, map(operator.contains, items, itertools.repeat(needle)))
+            return flags
         if self.mode == "plain":
             return map(operator.contains, texts, itertools.repeat(self._needle))
         if self.mode == "plain-lower":
@@ -175,17 +190,17 @@ class LogBuffer:
             return
         start = self.head
         end = start + max(0, over)
-        if self.bytes - self._bytes(start, end) > self.max_bytes:
+        evicted_bytes = self._bytes(start, end)
+        if self.bytes - evicted_bytes > self.max_bytes:
             # evict further in steps until the byte bound holds
             step = max(1, len(self) // 64)
-            total = self._bytes(start, end)
-            while end < len(self.texts) and self.bytes - total > self.max_bytes:
+            while end < len(self.texts) and self.bytes - evicted_bytes > self.max_bytes:
                 nxt = min(len(self.texts), end + step)
-                total += self._bytes(end, nxt)
+                evicted_bytes += self._bytes(end, nxt)
                 end = nxt
         if end <= start:
             return
-        self.bytes -= self._bytes(start, end)
+        self.bytes -= evicted_bytes
         n = end - start
         self.head = end
         self.evicted += n
@@ -202,8 +217,8 @@ class LogBuffer:
     def _bytes(self, start: int, end: int) -> int:
         if end <= start:
             return 0
-        return (sum(map(len, itertools.islice(self.texts, start, end)))
-                + sum(map(len, itertools.islice(self.stamps, start, end))) + LINE_OVERHEAD * (end - start))
+        return (sum(map(len, self.texts[start:end])) + sum(map(len, self.stamps[start:end]))
+                + LINE_OVERHEAD * (end - start))
 
     # -- reading -----------------------------------------------------------------------------
     def text(self, line_id: int) -> str:
@@ -233,7 +248,7 @@ class LogBuffer:
         hi = min(self.end_id, self.end_id if end is None else end)
         if hi <= lo:
             return []
-        texts = itertools.islice(self.texts, self._index(lo), self._index(hi))
+        texts = self.texts[self._index(lo):self._index(hi)]  # a slice: islice would walk from index 0
         flags: Iterable[object] = pred.map(texts)
         if invert:
             flags = map(operator.not_, flags)

@@ -830,7 +830,11 @@ async def _follow(resp: web.StreamResponse, cluster: Cluster, model: LogModel, p
     uid = meta.get("uid")
     ns, name = meta.get("namespace", "default"), meta["name"]
     limit = q.limit_bytes
+    request_transport = getattr(resp, "_req", None)
     while True:
+        transport = getattr(request_transport, "transport", None)
+        if request_transport is not None and (transport is None or transport.is_closing()):
+            return  # the client went away: stop producing lines for nobody
         now = time.time()
         current = store.try_get(pods_t, ns, name)
         gone = current is None or current["metadata"].get("uid") != uid
@@ -858,6 +862,7 @@ async def _follow(resp: web.StreamResponse, cluster: Cluster, model: LogModel, p
             next_index = hi
             if limit is not None and sent >= limit:
                 return
+            await asyncio.sleep(0)  # let other requests (and shutdown) run between chunks
             continue
         if stream.end is not None and next_index >= stream.count_at(stream.end):
             return

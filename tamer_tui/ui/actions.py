@@ -468,3 +468,92 @@ def _save_forward(spec: Any, autostart: bool) -> str:
     settings.kube.port_forwards = [*kept, entry]
     path = save_settings(settings)
     return f"saved to {path}" + (" (starts with Tamer)" if autostart else "")
+
+
+# -- YAML editor ------------------------------------------------------------------------------------
+
+async def cmd_edit(app: TamerApp, cmd: Command) -> None:
+    """``edit KIND/[NS/]NAME``: the live object, fetched fresh (managedFields and status stripped)."""
+    _need(cmd, 1)
+    kind, _, rest = cmd.args[0].partition("/")
+    if not rest:
+        raise InvalidInput("edit KIND/[NAMESPACE/]NAME, e.g. edit deploy/shop/web")
+    kube = app.kube
+    editor = app.kube_editor()
+    info = await kube.resolve(kind, editor.context)
+    ns, _, name = rest.rpartition("/")
+    if info.namespaced and not ns:
+        ns = editor.namespace
+    opened = await editor.open_object(info, ns if info.namespaced else "", name)
+    app.open_editor(opened.source, opened.text, editor=editor, note=opened.note)
+
+
+async def cmd_new(app: TamerApp, cmd: Command) -> None:
+    """``new TEMPLATE [NAME] [-n NS]``."""
+    from tamer_tui.core.kube.editor import open_template, template_names
+
+    args = list(cmd.args)
+    if not args:
+        raise InvalidInput(f"new TEMPLATE [NAME] [-n NAMESPACE]; templates: {', '.join(template_names())}")
+    namespace = ""
+    if "-n" in args:
+        i = args.index("-n")
+        if i + 1 >= len(args):
+            raise InvalidInput("-n needs a namespace")
+        namespace = args[i + 1]
+        del args[i:i + 2]
+    editor = app.kube_editor(required=False)
+    if not namespace:
+        namespace = editor.namespace if editor is not None else "default"
+    opened = open_template(args[0], name=args[1] if len(args) > 1 else "example", namespace=namespace,
+                           context=editor.context if editor is not None else "")
+    app.open_editor(opened.source, opened.text, editor=editor, note=opened.note)
+
+
+async def cmd_open(app: TamerApp, cmd: Command) -> None:
+    """``open PATH``: a file, a directory of YAML files, or a kustomization (built; overlays offered)."""
+    from pathlib import Path
+
+    from tamer_tui.core.kube import kustomize
+    from tamer_tui.core.kube.editor import open_directory, open_file
+
+    _need(cmd, 1)
+    path = Path(cmd.args[0]).expanduser()
+    if path.is_dir():
+        if kustomize.kustomization_file(path) is not None:
+            overlays = [o for o in kustomize.list_overlays(path) if o.references_base]
+            if overlays:
+                from tamer_tui.ui.screens.pick_screen import PickScreen
+
+                choices = [(str(path), f"{path.name} (the base)")] + [(str(o.path), o.name) for o in overlays]
+                picked = await app.push_screen_wait(PickScreen("Build which kustomization?", choices))
+                if not picked:
+                    return
+                path = Path(picked)
+        opened = await open_directory(path)
+    else:
+        opened = open_file(path)
+    app.open_editor(opened.source, opened.text, editor=app.kube_editor(required=False), note=opened.note)
+
+
+async def cmd_drafts(app: TamerApp, cmd: Command) -> None:
+    """Pick a draft (newest first) and reopen it in the editor."""
+    import time
+
+    from tamer_tui.ui.screens.pick_screen import PickScreen
+
+    drafts = app.draft_store().list_drafts()
+    if not drafts:
+        app.report("no drafts")
+        return
+    choices = [(d.id, f"{d.source.title} · {time.strftime('%Y-%m-%d %H:%M', time.localtime(d.updated))}"
+                      + (" · changed" if d.changed else "")) for d in drafts]
+    picked = await app.push_screen_wait(PickScreen("Reopen which draft?", choices))
+    if not picked:
+        return
+    draft = next(d for d in drafts if d.id == picked)
+    editor = None
+    if draft.source.context and app.kube_available() and draft.source.context in app.kube.contexts:
+        editor = app.kube_editor(context=draft.source.context)
+    app.open_editor(draft.source, draft.text, editor=editor, draft=draft, original_text=draft.original_text,
+                    note="restored draft")

@@ -21,6 +21,7 @@ from textual.screen import Screen
 
 from tamer_tui.core.commands import COMMANDS, Command, lookup, parse_command, parse_target
 from tamer_tui.core.errors import InvalidInput, TamerError
+from tamer_tui.core.kube.drafts import DraftStore
 from tamer_tui.core.kube.portforward import PortForwardManager, parse_forward
 from tamer_tui.core.manager import resolve_target
 from tamer_tui.core.models import ContainerRow
@@ -131,6 +132,8 @@ class TamerApp(KubeNavigation, App[None]):
         self.history: list[str] = []
         self.container_stats = ContainerStatsColumns(self)
         self._forwards: PortForwardManager | None = None
+        self._drafts: DraftStore | None = None
+        self._editors: dict[str, Any] = {}
         self.runtime_notes: dict[str, str] = {}
         self.last_result: str = ""  # last action's outcome, for tests and `tamer -c` scripts
         self.kube_screens: OrderedDict[str, Any] = OrderedDict()
@@ -157,6 +160,7 @@ class TamerApp(KubeNavigation, App[None]):
             self.notify(warning, severity="warning", timeout=10)
         self.connect_runtimes()
         self.autostart_forwards()
+        self.offer_drafts()
 
     async def on_unmount(self) -> None:
         if self._forwards is not None:
@@ -409,6 +413,42 @@ class TamerApp(KubeNavigation, App[None]):
             for url in published_urls(getattr(row, "ports", "")):
                 out.append(f"{row.name}: {url}")
         return out[:20]
+
+    # -- YAML editor ------------------------------------------------------------------
+    def draft_store(self) -> DraftStore:
+        if self._drafts is None:
+            self._drafts = DraftStore()
+        return self._drafts
+
+    def kube_editor(self, context: str | None = None, *, required: bool = True) -> Any:
+        """The KubeEditor of a context (cached); None (or an error when ``required``) without Kubernetes."""
+        from tamer_tui.core.kube.editor import KubeEditor
+
+        if not self.kube_available():
+            if required:
+                raise InvalidInput("editing live objects needs a Kubernetes context (none is configured)")
+            return None
+        ctx = context or self.kube.current
+        if ctx not in self._editors:
+            self._editors[ctx] = KubeEditor(self.kube, ctx)
+        return self._editors[ctx]
+
+    def open_editor(self, source: Any, text: str, *, editor: Any, note: str = "", draft: Any = None,
+                    original_text: str | None = None) -> None:
+        from tamer_tui.ui.screens.editor_screen import EditorScreen
+
+        self.push_screen(EditorScreen(source, text, editor, self.draft_store(), draft=draft, note=note,
+                                      original_text=original_text))
+
+    def offer_drafts(self) -> None:
+        """Drafts a crashed or killed Tamer left behind: say so once at start."""
+        try:
+            left = self.draft_store().leftovers()
+        except OSError:
+            return
+        if left:
+            self.notify(f"{len(left)} unsaved editor draft(s) from an earlier session: :drafts reopens them",
+                        severity="warning", timeout=12)
 
     def show_exec_output(self, title: str, stdout: str, stderr: str, exit_code: str) -> None:
         from tamer_tui.ui.screens.exec_output_screen import ExecOutputScreen

@@ -9,11 +9,11 @@ import string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tamer_tui.core.logbuffer import LogBuffer, LogQuery
+from tamer_tui.core.logbuffer import LINE_OVERHEAD, LogBuffer, LogQuery
 
 ASCII_TEXT = st.text(alphabet=string.ascii_letters + string.digits + " .:-_=[]()*+?\\/|^$", max_size=30)
 PATTERN_ATOMS = st.sampled_from(["a", "A", "b", "B", "e", "E", "1", ".", ".*", "\\d", "\\w+", "\\s", "[a-c]",
-                                  "[^ ]", "^", "$", "(a|b)", "x?", "E+", "\\.", "\\b", " "])
+                                  "[^ ]", "^", "$", "(a|b)", "x?", "E+", "\\.", "\\b", " ", "|", "ab|", "|AB"])
 
 
 def _lines(n: int) -> list[str]:
@@ -41,7 +41,7 @@ def test_byte_bound_evicts_until_under_limit() -> None:
     assert buf.bytes <= 64 * 1024
     assert 0 < len(buf) < 64
     assert buf.evicted + len(buf) == 500
-    expected = sum(len(buf.text(i)) + len(buf.stamp(i)) + 100 for i in range(buf.first_id, buf.end_id))
+    expected = sum(len(buf.text(i)) + len(buf.stamp(i)) + LINE_OVERHEAD for i in range(buf.first_id, buf.end_id))
     assert buf.bytes == expected
     assert buf.text(buf.end_id - 1).startswith("0499")
 

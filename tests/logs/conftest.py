@@ -233,10 +233,11 @@ def spec(label: str, script: str, name: str = "", labels: tuple[tuple[str, str],
                          command=("sh", "-c", script), labels=(("tamer.test", label), *labels))
 
 
-# A counter that survives restarts (it lives in the container's file system, replaced atomically so a
-# stop at any moment leaves a whole number) and stops on SIGTERM.
-SEQ_SCRIPT = ('trap "exit 0" TERM; n=$(cat /n 2>/dev/null || echo 0); '
-              'while true; do echo "seq=$n"; n=$((n+1)); echo $n > /n.new; mv /n.new /n; sleep 0.005; done')
+# A counter that survives restarts: it lives in the container's file system and each number is printed
+# and saved in one loop turn that a SIGTERM does not cut (the trap only asks the loop to stop), so
+# every number appears in the container's log exactly once, across any number of restarts.
+SEQ_SCRIPT = ('stop=; trap "stop=1" TERM; n=$(cat /n 2>/dev/null || echo 0); '
+              'while [ -z "$stop" ]; do echo "seq=$n"; n=$((n+1)); echo $n > /n.new; mv /n.new /n; sleep 0.005; done')
 
 
 async def run_container(rt: Any, spec_: ContainerSpec, pod: str = "") -> str:
@@ -248,6 +249,7 @@ async def run_container(rt: Any, spec_: ContainerSpec, pod: str = "") -> str:
 async def full_log(rt: Any, ident: str) -> list[tuple[str, str]]:
     """The container's whole log (non-follow), as (stamp, text) pairs."""
     out: list[tuple[str, str]] = []
-    async for batch in rt.log_text_batches(ident, follow=False, tail=None, timestamps=True):
-        out.extend(zip(batch.stamps, batch.texts, strict=True))
+    async with asyncio.timeout(30):
+        async for batch in rt.log_text_batches(ident, follow=False, tail=None, timestamps=True):
+            out.extend(zip(batch.stamps, batch.texts, strict=True))
     return out

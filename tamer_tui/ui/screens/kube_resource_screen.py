@@ -66,6 +66,7 @@ class KubeResourceScreen(ResourceScreen):
         kb("kube.open", "open", "Open"),
         kb("kube.describe", "describe", "Describe"),
         kb("kube.yaml", "yaml", "YAML"),
+        kb("kube.edit", "run('edit')", "Edit"),
         kb("kube.delete", "delete", "Delete"),
         kb("kube.owner", "owner", "Owner"),
         kb("kube.faults", "toggle_faults", "Faults"),

@@ -9,6 +9,7 @@ Reloading with other options (``since``, ``previous``, ``tail``) opens a new ses
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
@@ -148,6 +150,7 @@ class LogsScreen(Screen[None]):
                 self.session = await self.opener(self.options)
             session = self.session
             self.view.aggregated = session.aggregated
+            gc.freeze()  # long-lived objects so far leave the collector's scans (full collections cost ~100 ms)
             self.state = "streaming" if self.options.follow else "loading"
             async for items in session.items():
                 if not self.is_attached:
@@ -221,7 +224,7 @@ class LogsScreen(Screen[None]):
             parts.append(f"selection: {len(v.selected_ids())} lines")
         if self.message:
             parts.append(self.message)
-        line.update(" · ".join(parts))
+        line.update(Content(" · ".join(parts)))  # plain text: titles and regexes may contain [brackets]
         v.border_title = f"logs {self.log_title} · {self.state}"
 
     def report(self, message: str) -> None:
