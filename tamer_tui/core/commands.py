@@ -69,6 +69,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "open PATH"),
     CommandSpec("drafts", ("draft",), "Unsaved editor drafts (also those a crash left behind); Enter reopens one",
                 "drafts"),
+    CommandSpec("helm", ("releases", "hr", "charts-releases"), "Helm releases; helm ACTION NS/NAME acts on one",
+                "helm | helm values|manifest|notes|hooks|history|test NS/NAME | helm rollback NS/NAME REV | "
+                "helm uninstall NS/NAME | helm upgrade NS/NAME CHART [--version=V] | "
+                "helm install RELEASE CHART [--version=V] [-n NS] | helm repo add NAME URL|remove NAME|update|list | "
+                "helm chart REPO/CHART [--version=V] [--show=readme|values|templates]"),
+    CommandSpec("charts", ("chart", "helm-charts"), "Browse and search the charts of helm's repositories",
+                "charts [QUERY]"),
     CommandSpec("top", (), "Processes of a container", "top container/NAME"),
     CommandSpec("stats", (), "Live CPU/memory/net/IO of a container", "stats container/NAME"),
     CommandSpec("env", (), "Environment of a container", "env container/NAME"),

@@ -41,6 +41,8 @@ SCOPE_PARENTS: dict[str, tuple[str, ...]] = {
     "contexts": ("table", "app"),
     "forwards": ("app",),
     "editor": ("app",),
+    "helm": ("app",),
+    "charts": ("app",),
 }
 
 SCOPE_TITLES: dict[str, str] = {
@@ -62,6 +64,8 @@ SCOPE_TITLES: dict[str, str] = {
     "contexts": "Contexts (:ctx)",
     "forwards": "Port-forwards (:pf)",
     "editor": "YAML editor (:edit, :new, :open, e on a row)",
+    "helm": "Helm releases (:helm)",
+    "charts": "Chart browser (:charts)",
 }
 
 #: Keys Textual or the terminal already own; no action may take them.
@@ -256,6 +260,27 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
         ("save_as", "ctrl+s", "save the buffer to a file"),
         ("external", "ctrl+o", "edit in $KUBE_EDITOR / $EDITOR (the TUI suspends)"),
         ("discard", "f12", "discard the edit and its draft (confirm)"),
+    ])
+    + _defs("helm", [
+        ("values", "v", "user-supplied values"),
+        ("all_values", "V", "computed values (chart defaults merged)"),
+        ("manifest", "m", "rendered manifest"),
+        ("notes", "n", "release notes"),
+        ("hooks", "k", "hooks"),
+        ("history", "h", "revision history"),
+        ("rollback", "r", "roll back to a revision (helm CLI)"),
+        ("upgrade", "u", "upgrade with a values editor (helm CLI)"),
+        ("test", "t", "run the release's tests (helm CLI)"),
+        ("uninstall", "ctrl+d", "uninstall (confirm; helm CLI)"),
+        ("reload", "ctrl+r", "reload the list"),
+    ])
+    + _defs("charts", [
+        ("readme", "enter", "the chart's README"),
+        ("values", "v", "the chart's values.yaml"),
+        ("templates", "T", "the chart's templates"),
+        ("versions", "a", "every version / only the latest"),
+        ("install", "i", "install the highlighted version (values editor; helm CLI)"),
+        ("update", "U", "update the repositories' indexes"),
     ])
     + _defs("contexts", [
         ("switch", "enter", "switch to the context"),

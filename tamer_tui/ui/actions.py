@@ -557,3 +557,183 @@ async def cmd_drafts(app: TamerApp, cmd: Command) -> None:
         editor = app.kube_editor(context=draft.source.context)
     app.open_editor(draft.source, draft.text, editor=editor, draft=draft, original_text=draft.original_text,
                     note="restored draft")
+
+
+# -- Helm -------------------------------------------------------------------------------------------
+
+def _release_ref(text: str, app: TamerApp) -> tuple[str, str]:
+    """``NS/NAME`` (or ``NAME`` in the current namespace) -> (namespace, name)."""
+    ns, _, name = text.rpartition("/")
+    if not name:
+        raise InvalidInput("a release is NAMESPACE/NAME")
+    return ns or app.kube.namespace or "default", name
+
+
+def _option(args: list[str], name: str) -> str | None:
+    """``--name=value`` or ``--name value`` (removed from ``args``)."""
+    for i, a in enumerate(args):
+        if a.startswith(f"--{name}="):
+            del args[i]
+            return a.split("=", 1)[1]
+        if a == f"--{name}" and i + 1 < len(args):
+            value = args[i + 1]
+            del args[i:i + 2]
+            return value
+    return None
+
+
+async def cmd_helm(app: TamerApp, cmd: Command) -> None:
+    """``helm`` (releases), ``helm values|manifest|notes|hooks|history|rollback|uninstall|test|upgrade NS/NAME``,
+    ``helm install RELEASE CHART [--version=V] [-n NS]``, ``helm repo add|remove|update``, ``helm chart REPO/CHART``."""
+    import yaml
+
+    from tamer_tui.ui.screens.helm_releases_screen import HelmReleasesScreen
+
+    args = list(cmd.args)
+    if not args:
+        app.push_screen(HelmReleasesScreen(None))
+        return
+    engine = app.helm_engine()
+    sub = args.pop(0)
+    if sub == "repo":
+        await _helm_repo(app, engine, args)
+        return
+    if sub == "chart":
+        await _helm_chart(app, engine, args)
+        return
+    if sub == "install":
+        ns = _option(args, "namespace") or _option(args, "n") or app.kube.namespace or "default"
+        if "-n" in args:
+            i = args.index("-n")
+            ns = args[i + 1] if i + 1 < len(args) else ns
+            del args[i:i + 2]
+        version = _option(args, "version")
+        if len(args) != 2:
+            raise InvalidInput("helm install RELEASE CHART [--version=V] [-n NAMESPACE]")
+        release, chart = args
+        content = await _chart_content(engine, chart, version)
+        values = await app.push_screen_wait(_values_editor(f"values for {release} ({chart} {version or ''})",
+                                                           content.values_yaml if content else ""))
+        if values is None:
+            app.report("install cancelled")
+            return
+        res = await engine.install(release, chart, ns, version=version, values_yaml=values, create_namespace=True)
+        app.show_text(f"helm install {ns}/{release}", res.output)
+        app.report(f"installed {ns}/{release} ({chart})")
+        return
+    if not args:
+        raise InvalidInput(f"helm {sub} NAMESPACE/NAME")
+    ns, name = _release_ref(args.pop(0), app)
+    if sub == "values":
+        detail = await engine.get_release(name, ns)
+        data = detail.computed_values if "--all" in args else detail.config
+        app.show_text(f"helm values {ns}/{name}" + (" (computed)" if "--all" in args else ""),
+                      yaml.safe_dump(data or {}, sort_keys=False) if data else "# no user-supplied values\n")
+    elif sub in ("manifest", "notes", "hooks"):
+        detail = await engine.get_release(name, ns)
+        text = {"manifest": detail.manifest, "notes": detail.notes, "hooks": detail.hooks_manifest}[sub]
+        app.show_text(f"helm {sub} {ns}/{name}", text or f"# no {sub}\n")
+    elif sub == "history":
+        revs = await engine.history(name, ns)
+        rows = [[str(r.revision), r.updated.strftime("%Y-%m-%d %H:%M:%S") if r.updated else "-", r.status, r.chart,
+                 r.app_version or "-", r.description] for r in revs]
+        app.show_table(f"helm history {ns}/{name}", ["REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION",
+                                                      "DESCRIPTION"], rows)
+    elif sub == "rollback":
+        if not args or not args[0].isdigit():
+            raise InvalidInput("helm rollback NAMESPACE/NAME REVISION")
+        if not await app.confirm(f"Roll {ns}/{name} back to revision {args[0]}?", "Rollback"):
+            return
+        await engine.rollback(name, int(args[0]), ns)
+        app.report(f"rolled {ns}/{name} back to revision {args[0]}")
+    elif sub == "uninstall":
+        if not await app.confirm(f"Uninstall helm release {ns}/{name}?", "Uninstall"):
+            return
+        await engine.uninstall(name, ns)
+        app.report(f"uninstalled {ns}/{name}")
+    elif sub == "test":
+        res = await engine.test(name, ns, logs=True)
+        app.show_text(f"helm test {ns}/{name}", res.output)
+    elif sub == "upgrade":
+        version = _option(args, "version")
+        if not args:
+            raise InvalidInput("helm upgrade NAMESPACE/NAME CHART [--version=V]")
+        chart = args[0]
+        detail = await engine.get_release(name, ns)
+        current = yaml.safe_dump(detail.config, sort_keys=False) if detail.config else ""
+        values = await app.push_screen_wait(_values_editor(f"values for {ns}/{name} (upgrade to {chart})", current))
+        if values is None:
+            app.report("upgrade cancelled")
+            return
+        res = await engine.upgrade(name, chart, ns, version=version, values_yaml=values)
+        app.show_text(f"helm upgrade {ns}/{name}", res.output)
+        app.report(f"upgraded {ns}/{name}")
+    else:
+        raise InvalidInput(f"unknown helm action {sub!r} (values, manifest, notes, hooks, history, rollback, "
+                           "uninstall, test, upgrade, install, repo, chart)")
+
+
+def _values_editor(title: str, text: str) -> Any:
+    from tamer_tui.ui.screens.values_editor_screen import ValuesEditorScreen
+
+    return ValuesEditorScreen(title, text)
+
+
+async def _chart_content(engine: Any, chart: str, version: str | None) -> Any:
+    from pathlib import Path
+
+    if Path(chart).expanduser().exists():
+        return await engine.repos.local_chart(Path(chart).expanduser())
+    repo, _, name = chart.partition("/")
+    if not name:
+        raise InvalidInput(f"chart {chart!r}: REPO/CHART, a chart directory or a .tgz")
+    return await engine.repos.chart(repo, name, version)
+
+
+async def _helm_chart(app: TamerApp, engine: Any, args: list[str]) -> None:
+    version = _option(args, "version")
+    show = _option(args, "show") or "readme"
+    if not args:
+        raise InvalidInput("helm chart REPO/CHART [--version=V] [--show=readme|values|templates]")
+    content = await _chart_content(engine, args[0], version)
+    title = f"{args[0]} {content.version}"
+    if show == "values":
+        app.show_text(f"{title} values.yaml", content.values_yaml or "# no values.yaml\n")
+    elif show == "templates":
+        parts = [f"# --- {path}\n{text}" for path, text in sorted(content.templates.items())]
+        app.show_text(f"{title} templates", "\n".join(parts) or "# no templates\n")
+    else:
+        app.show_text(f"{title} {content.readme_name or 'README'}", content.readme or "(no README)")
+
+
+async def _helm_repo(app: TamerApp, engine: Any, args: list[str]) -> None:
+    repos = engine.repos
+    action = args.pop(0) if args else "list"
+    if action in ("add", "remove", "rm"):
+        app.kube.guard(f"helm repo {action}")
+    if action == "add":
+        if len(args) != 2:
+            raise InvalidInput("helm repo add NAME URL")
+        app.report(await repos.add(args[0], args[1]))
+    elif action in ("remove", "rm"):
+        if not args:
+            raise InvalidInput("helm repo remove NAME")
+        app.report(await repos.remove(args[0]))
+    elif action == "update":
+        errors = await repos.update(args or None)
+        failed = {k: v for k, v in errors.items() if v}
+        app.report(f"updated {len(errors) - len(failed)} repositories"
+                   + (f"; failed: {', '.join(f'{k} ({v})' for k, v in failed.items())}" if failed else ""),
+                   "error" if failed else "information")
+    elif action == "list":
+        entries = await repos.repositories()
+        app.show_table("helm repositories", ["NAME", "URL"], [[e.name, e.url] for e in entries])
+    else:
+        raise InvalidInput("helm repo add NAME URL | remove NAME | update [NAME...] | list")
+
+
+async def cmd_charts(app: TamerApp, cmd: Command) -> None:
+    from tamer_tui.ui.screens.chart_browser_screen import ChartBrowserScreen
+
+    app.helm_engine()
+    app.push_screen(ChartBrowserScreen(" ".join(cmd.args)))

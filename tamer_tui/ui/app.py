@@ -134,6 +134,7 @@ class TamerApp(KubeNavigation, App[None]):
         self._forwards: PortForwardManager | None = None
         self._drafts: DraftStore | None = None
         self._editors: dict[str, Any] = {}
+        self._helm: Any = None
         self.runtime_notes: dict[str, str] = {}
         self.last_result: str = ""  # last action's outcome, for tests and `tamer -c` scripts
         self.kube_screens: OrderedDict[str, Any] = OrderedDict()
@@ -413,6 +414,16 @@ class TamerApp(KubeNavigation, App[None]):
             for url in published_urls(getattr(row, "ports", "")):
                 out.append(f"{row.name}: {url}")
         return out[:20]
+
+    # -- Helm -------------------------------------------------------------------------
+    def helm_engine(self) -> Any:
+        from tamer_tui.core.kube.helm import HelmEngine
+
+        if not self.kube_available():
+            raise InvalidInput("Helm needs a Kubernetes context (none is configured)")
+        if self._helm is None:
+            self._helm = HelmEngine(self.kube)
+        return self._helm
 
     # -- YAML editor ------------------------------------------------------------------
     def draft_store(self) -> DraftStore:

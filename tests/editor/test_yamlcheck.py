@@ -72,7 +72,7 @@ def test_wrong_type_in_second_document_is_reported_at_its_line() -> None:
     assert err.path == ".spec.replicas"
     assert "expected integer, got string" in err.message
     assert [d.title for d in result.documents] == ["ConfigMap settings", "Deployment web"]
-    assert [(d.start_line, d.end_line) for d in result.documents] == [(1, 6), (7, 24)]
+    assert [(d.start_line, d.end_line) for d in result.documents] == [(1, 6), (7, 23)]
 
 
 def test_unknown_field_points_at_its_key() -> None:

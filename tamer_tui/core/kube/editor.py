@@ -763,7 +763,7 @@ class KubeEditor:
         self._namespace = namespace
         self.field_manager = field_manager
         self._gv_cache: dict[str, tuple[float, list[ResourceInfo]]] = {}
-        self._crd_cache: dict[tuple[str, str], tuple[float, dict[str, Any] | None, str]] = {}
+        self._crd_cache: dict[tuple[str, str], tuple[float, dict[str, Any] | None, str, bool]] = {}
         self._git_version: str | None = None
 
     # -- basics ---------------------------------------------------------------------------------
@@ -845,14 +845,18 @@ class KubeEditor:
         return Opened(source, text)
 
     # -- validation ------------------------------------------------------------------------------
-    async def crd_schema(self, api_version: str, kind: str) -> tuple[dict[str, Any] | None, str]:
-        """(openAPIV3Schema, "") of a custom resource from its CRD on the cluster, or (None, why not)."""
+    async def crd_schema(self, api_version: str, kind: str) -> tuple[dict[str, Any] | None, str, bool]:
+        """``(openAPIV3Schema, "", False)`` of a custom resource from its CRD on the cluster, else
+        ``(None, why not, served)`` where ``served`` is False when the cluster said it does not serve the
+        kind at all (an error: applying it must fail) and True when the schema could not be had for
+        another reason (unreachable, forbidden: only a warning)."""
         key = (api_version, kind)
         cached = self._crd_cache.get(key)
         if cached is not None and time.monotonic() - cached[0] < self.CACHE_SECONDS:
-            return cached[1], cached[2]
+            return cached[1], cached[2], cached[3]
         schema: dict[str, Any] | None = None
         why = ""
+        served = True
         try:
             info = await self.resource_info(api_version, kind)
             client = await self.client()
@@ -866,11 +870,11 @@ class KubeEditor:
         except NotFound:
             why = f"no CRD for {kind} ({api_version}) on {self.context}"
         except InvalidInput as exc:
-            why = str(exc)
+            why, served = str(exc), False
         except (TamerError, ValueError, TimeoutError) as exc:
             why = f"CRD schema of {kind} not available: {exc}"
-        self._crd_cache[key] = (time.monotonic(), schema, why)
-        return schema, why
+        self._crd_cache[key] = (time.monotonic(), schema, why, served)
+        return schema, why, served
 
     async def validate(self, text: str) -> ValidationResult:
         """Syntax, built-in schemas (the cluster's version) and CRD schemas fetched from the cluster.
@@ -897,15 +901,15 @@ class KubeEditor:
             wanted.setdefault((av, kind), []).append((doc, path))
         for (av, kind), where in wanted.items():
             try:
-                schema, why = await self.crd_schema(av, kind)
-            except Exception as exc:  # noqa: BLE001
-                schema, why = None, str(exc)
+                schema, why, served = await self.crd_schema(av, kind)
+            except Exception as exc:  # noqa: BLE001 - validation never raises
+                schema, why, served = None, str(exc), True
             if schema is not None:
                 crds[(av, kind)] = schema
                 continue
             for doc, path in where:
                 line, col = doc.locate((*path, "kind"))
-                severity = ERROR if "does not serve" in why else WARNING
+                severity = WARNING if served else ERROR
                 extra.append(Problem(doc.index, line, col, severity, f"{why}: {kind} not validated", path_string((*path, "kind")), "crd"))
         covered = set(wanted)
         result = await asyncio.to_thread(validate_documents, docs, problems, schemas, crds, skip=covered - set(crds))

@@ -215,7 +215,6 @@ async def prune(editor: KubeEditor, applied: Sequence[ApplyResult], prune_label:
     for info in infos.values():
         if "list" not in info.verbs or "delete" not in info.verbs:
             continue
-        open("/tmp/dbg.log", "a").write(f"DBG {info.kind} {selector} {namespaces} {len(await editor.list_labeled(info, selector, namespaces))}\n")
         for obj in await editor.list_labeled(info, selector, namespaces):
             meta: dict[str, Any] = obj.get("metadata") or {}
             ident = (info.group, info.kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
