@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -12,7 +13,7 @@ import yaml
 from tamer_tui.core.errors import InvalidInput, ReadOnlyMode
 from tamer_tui.core.kube.editor import FieldConflict, KubeEditor, conflicts_from_status, render_template
 from tamer_tui.core.kube.manager import KubeManager
-from tamer_tui.core.kube.yamlcheck import ERROR, INFO, WARNING
+from tamer_tui.core.kube.yamlcheck import ERROR, INFO, WARNING, pick_schema_version
 from tamer_tui.sim.server import SimHandle
 from tests.editor.conftest import NS, kubectl, unique
 
@@ -119,21 +120,28 @@ metadata: {name: d}
     assert (await editor.validate(fixed)).problems == []
 
 
-async def test_validate_without_a_reachable_cluster_still_works(kube: KubeManager) -> None:
-    """With the cluster unreachable, built-in validation still runs and custom kinds get a warning, no raise."""
-    kube.contexts[kube.current].client = None
-    kube.contexts[kube.current].version = ""
-    editor = KubeEditor(kube, namespace=NS)
-    state = kube.state()
-    from tamer_tui.core.kube.client import ClientConfig, KubeClient
-
-    state.client = KubeClient(ClientConfig(context=state.name, server="https://127.0.0.1:9"), connect_timeout=1)
-    text = "apiVersion: example.com/v1\nkind: Thing\nmetadata: {name: t}\n---\n" + _deployment("x", 2).replace(
-        "replicas: 2", "replicas: two")
-    result = await editor.validate(text)
-    severities = {(p.doc, p.severity) for p in result.problems}
-    assert (0, WARNING) in severities and (1, ERROR) in severities
-    assert result.schema_version  # the newest shipped schemas
+async def test_validate_without_a_reachable_cluster_still_works(tmp_path: Path) -> None:
+    """With the cluster unreachable, built-in validation still runs (newest schemas) and custom kinds get
+    a warning instead of an exception."""
+    config = tmp_path / "kubeconfig"
+    config.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "dead",
+        "clusters": [{"name": "dead", "cluster": {"server": "http://127.0.0.1:9"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "u"}}],
+    }))
+    km = KubeManager(kubeconfig=str(config))
+    km.load()
+    try:
+        editor = KubeEditor(km, namespace=NS)
+        text = "apiVersion: example.com/v1\nkind: Thing\nmetadata: {name: t}\n---\n" + _deployment("x", 2).replace(
+            "replicas: 2", "replicas: two")
+        result = await editor.validate(text)
+        assert {(p.doc, p.severity) for p in result.problems} == {(0, WARNING), (1, ERROR)}
+        assert "not available" in result.problems[0].message
+        assert result.schema_version == pick_schema_version(None)
+    finally:
+        await km.close()
 
 
 async def test_dry_run_reports_server_errors_at_their_lines(sim: SimHandle, editor: KubeEditor) -> None:

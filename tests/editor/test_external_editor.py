@@ -86,3 +86,15 @@ async def test_open_plain_directory(tmp_path: Path) -> None:
     assert opened.text == ("# Source: a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"
                            "# Source: b.yml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n")
     assert [Path(f).name for f in opened.files] == ["a.yaml", "b.yml"]
+
+
+def test_an_edit_in_another_encoding_is_kept(tmp_path: Path) -> None:
+    """If the editor saved bytes that are not UTF-8, finish() refuses and keeps the file (the edit is not lost)."""
+    edit = ExternalEdit("a: 1\n")
+    edit.start({"EDITOR": "true"})
+    Path(edit.path).write_bytes(b"a: caf\xe9\n")
+    with pytest.raises(InvalidInput) as err:
+        edit.finish()
+    assert edit.path in str(err.value) and Path(edit.path).read_bytes() == b"a: caf\xe9\n"
+    edit.cleanup()
+    assert not Path(edit.path).exists()

@@ -554,14 +554,17 @@ class ExternalEdit:
         return editor_argv(name, env)
 
     def finish(self) -> str:
-        """The edited text (the original when the file vanished); the temp file is removed."""
+        """The edited text (the original when the file vanished); the temp file is removed.
+
+        A file the editor left in another encoding is kept (never lose an edit): InvalidInput names it."""
         try:
             with open(self.path, encoding="utf-8-sig", newline="") as handle:
                 self.result = handle.read()
+        except UnicodeDecodeError:
+            raise InvalidInput(f"the edited file is not UTF-8 text; it was kept at {self.path}") from None
         except OSError:
             self.result = self.text
-        finally:
-            self.cleanup()
+        self.cleanup()
         return self.result
 
     @property
@@ -581,6 +584,8 @@ class ExternalEdit:
 
 @dataclass
 class _Reply:
+    """A raw answer: HTTP status, body and the texts of its ``Warning`` headers."""
+
     status: int
     body: bytes
     warnings: list[str]
@@ -695,6 +700,8 @@ def _server_paths(status: Any) -> list[tuple[str, str]]:
 
 @dataclass
 class _Target:
+    """One object of the text on its way to the server: where it is, its type and namespace."""
+
     doc: Document
     path: JsonPath
     obj: dict[str, Any]
@@ -745,7 +752,13 @@ def _body(obj: Mapping[str, Any], namespace: str | None, *, extra_labels: Mappin
 
 
 def _same(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
-    return for_diff(a) == for_diff(b)
+    """Equal as diffs show them, status ignored (controllers change it at any time)."""
+    fa, fb = for_diff(a), for_diff(b)
+    if fa is not None:
+        fa.pop("status", None)
+    if fb is not None:
+        fb.pop("status", None)
+    return fa == fb
 
 
 class KubeEditor:

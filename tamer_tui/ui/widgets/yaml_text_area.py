@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Offset
 from textual.strip import Strip
@@ -39,5 +40,6 @@ class YamlTextArea(TextArea):
         if severity is None or col != 0:
             return strip
         width = self.gutter_width
-        return Strip.join([strip.crop(0, width).apply_style(MARKS.get(severity, MARKS["info"])),
-                           strip.crop(width, strip.cell_length)])
+        mark = MARKS.get(severity, MARKS["info"])
+        gutter = Strip(list(Segment.apply_style(list(strip.crop(0, width)), post_style=mark)), width)
+        return Strip.join([gutter, strip.crop(width, strip.cell_length)])
