@@ -67,6 +67,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "new deployment|service|ingress|configmap|secret|job|cronjob|pvc|namespace|blank [NAME] [-n NS]"),
     CommandSpec("open", ("file", "kustomize"), "Open a YAML file, a directory, or a kustomization (built) in the editor",
                 "open PATH"),
+    CommandSpec("kapply", ("kustomize-apply",), "Build a kustomization and apply it (prune labelled leftovers on request)",
+                "kapply DIR [--prune=KEY=VALUE] [--dry-run]", mutates=True),
     CommandSpec("drafts", ("draft",), "Unsaved editor drafts (also those a crash left behind); Enter reopens one",
                 "drafts"),
     CommandSpec("helm", ("releases", "hr", "charts-releases"), "Helm releases; helm ACTION NS/NAME acts on one",

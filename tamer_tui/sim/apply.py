@@ -933,7 +933,10 @@ def server_side_apply(
     reset_status: bool = True,
     now: str | None = None,
 ) -> dict[str, Any]:
-    """Apply ``applied`` as ``manager``; returns the new object with managedFields."""
+    """Apply ``applied`` as ``manager``; returns the new object with managedFields (``live`` is not changed:
+    the store's object must stay as it is for a dry run and until the new one is stored)."""
+    if live is not None:
+        live = copy.deepcopy(live)
     if not isinstance(applied, dict):
         raise ApplyError("the apply configuration must be a JSON/YAML object")
     api_version = applied.get("apiVersion")

@@ -737,3 +737,28 @@ async def cmd_charts(app: TamerApp, cmd: Command) -> None:
 
     app.helm_engine()
     app.push_screen(ChartBrowserScreen(" ".join(cmd.args)))
+
+
+async def cmd_kapply(app: TamerApp, cmd: Command) -> None:
+    """``kapply DIR [--prune=KEY=VALUE] [--dry-run]``: build a kustomization, apply it server-side, and
+    with ``--prune`` label every object and delete the labelled objects the build no longer has."""
+    from tamer_tui.core.kube.editor import results_text
+    from tamer_tui.core.kube.kustomize import apply_kustomization
+
+    args = list(cmd.args)
+    prune = _option(args, "prune")
+    dry_run = "--dry-run" in args
+    args = [a for a in args if a != "--dry-run"]
+    if len(args) != 1:
+        raise InvalidInput("kapply DIR [--prune=KEY=VALUE] [--dry-run]")
+    if prune and not dry_run and not await app.confirm(
+            f"Apply {args[0]} and delete objects labelled {prune} that it no longer contains?", "Apply + prune"):
+        return
+    result = await apply_kustomization(app.kube_editor(), args[0], prune_label=prune, dry_run=dry_run)
+    lines = [results_text(result.applied)]
+    if result.pruned:
+        lines.append(results_text(result.pruned))
+    if result.prune_skipped:
+        lines.append(result.prune_skipped)
+    app.show_text(f"kapply {args[0]}" + (" (dry run)" if dry_run else ""), "\n".join(lines) + "\n")
+    app.report(f"applied {len(result.applied)} objects" + (f", pruned {len(result.pruned)}" if result.pruned else ""))

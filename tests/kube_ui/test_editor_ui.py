@@ -128,3 +128,30 @@ async def test_draft_of_a_dead_session_is_offered_and_restored(sim: Any, tmp_pat
         while time.monotonic() < deadline and "# more" not in store.load(draft.id).text:
             await pilot.pause(0.1)
         assert store.load(draft.id).text.startswith("# more\n")
+
+
+async def test_kustomize_apply_with_prune(sim: Any, tmp_path: Path) -> None:
+    """`:kapply DIR --prune=K=V` builds with `kubectl kustomize` and applies; after a ConfigMap is dropped
+    from the kustomization, the next run (confirmed) deletes it and keeps the other one."""
+    base = tmp_path / "kbase"
+    base.mkdir()
+    for name in ("kz-one", "kz-two"):
+        (base / f"{name}.yaml").write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  a: b\n")
+    (base / "kustomization.yaml").write_text("namespace: default\nresources:\n  - kz-one.yaml\n  - kz-two.yaml\n")
+    app = kube_app(sim, command="pods -n default")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_rows(app, pilot)
+        await pilot.press("colon", *f"kapply {base} --prune=tamer-test/set=kz", "enter")
+        await wait_for(lambda: type(app.screen).__name__ == "ConfirmScreen", pilot, timeout=20)
+        await pilot.press("y")
+        await wait_for(lambda: "applied 2 objects" in app.last_result, pilot, timeout=30)
+        names = kubectl(sim, "get", "cm", "-n", "default", "-l", "tamer-test/set=kz", "-o", "name").stdout.split()
+        assert sorted(names) == ["configmap/kz-one", "configmap/kz-two"]
+        (base / "kustomization.yaml").write_text("namespace: default\nresources:\n  - kz-one.yaml\n")
+        await pilot.press("escape")
+        await pilot.press("colon", *f"kapply {base} --prune=tamer-test/set=kz", "enter")
+        await wait_for(lambda: type(app.screen).__name__ == "ConfirmScreen", pilot, timeout=20)
+        await pilot.press("y")
+        await wait_for(lambda: "pruned 1" in app.last_result, pilot, timeout=30)
+        names = kubectl(sim, "get", "cm", "-n", "default", "-l", "tamer-test/set=kz", "-o", "name").stdout.split()
+        assert names == ["configmap/kz-one"]

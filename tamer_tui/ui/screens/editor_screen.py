@@ -338,6 +338,8 @@ class EditorScreen(Screen[None]):
         if text != self.area.text:
             self.area.load_text(text)
             self.status("edited in the external editor; validating ...")
+            self.autosave()
+            self.validate_now()
 
     def action_discard(self) -> None:
         self.run_worker(self._discard(), group="leave", exclusive=True)
