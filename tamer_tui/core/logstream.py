@@ -449,7 +449,10 @@ class PodContainerSource(LogSource):
     poll_interval = 1.0
 
     def __init__(self, kube: Any, context: str | None, namespace: str, pod: str, container: str,
-                 options: LogOptions, name: str | None = None, uid: str = "", restarts: int | None = None) -> None:
+                 options: LogOptions, name: str | None = None, uid: str = "", restarts: int | None = None,
+                 status: dict[str, Any] | None = None) -> None:
+        """``uid`` pins the pod (a pod re-created under the name ends the source); ``status`` (the
+        container's status when the source was made) or ``restarts`` tell which run is shown first."""
         super().__init__(name or f"{pod}/{container}", options)
         self.kube = kube
         self.context = context
@@ -457,7 +460,16 @@ class PodContainerSource(LogSource):
         self.pod = pod
         self.container = container
         self.uid = uid
-        self._restarts = restarts
+        # the run being followed: its restartCount and start while seen running (None: not seen running)
+        self._run_index: int | None = None
+        self._run_started: str | None = None
+        if status is not None:
+            running = (status.get("state") or {}).get("running")
+            if running is not None:
+                self._run_index = int(status.get("restartCount") or 0)
+                self._run_started = str(running.get("startedAt") or "")
+        elif restarts is not None:
+            self._run_index = restarts
         self._fetch_previous = False
         self._said_waiting = False
 
@@ -520,8 +532,6 @@ class PodContainerSource(LogSource):
                        if c.get("name") == self.container), None)
             state = (cs or {}).get("state") or {}
             restarts = int((cs or {}).get("restartCount") or 0)
-            if self._restarts is None:
-                self._restarts = restarts
             running = "running" in state
             if error is not None and not running and not self.in_gap and self.lines_in:
                 # broke, and the container stopped meanwhile: fetch what it wrote up to its end first
@@ -538,10 +548,15 @@ class PodContainerSource(LogSource):
             if meta.get("deletionTimestamp") and not running:
                 return SourceEnd(False, f"pod {self.pod} is terminating", "left")
             if running:
-                if restarts > self._restarts:
-                    missed = restarts - self._restarts - 1
-                    self._restarts = restarts
-                    self._fetch_previous = self.resume.started
+                started = str(state["running"].get("startedAt") or "")
+                if self._run_started is None:  # it was not running: what was shown is an earlier run
+                    new_run = self.lines_in > 0
+                else:
+                    new_run = started != self._run_started or (self._run_index is not None and restarts > self._run_index)
+                missed = restarts - self._run_index - 1 if new_run and self._run_index is not None else 0
+                self._run_index, self._run_started = restarts, started
+                if new_run:
+                    self._fetch_previous = self.resume.started  # the rest of the run that ended
                     await sink.notice(self.name, "info", f"container {self.container} restarted (restart #{restarts})")
                     if missed > 0:
                         self.in_gap = False
@@ -565,9 +580,9 @@ async def pod_containers(kube: Any, context: str | None, namespace: str, name: s
     return pod, names
 
 
-def _restart_counts(pod: dict[str, Any]) -> dict[str, int]:
+def _container_statuses(pod: dict[str, Any]) -> dict[str, dict[str, Any]]:
     status = pod.get("status") or {}
-    return {str(c.get("name")): int(c.get("restartCount") or 0)
+    return {str(c.get("name")): c
             for c in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or [])}
 
 
@@ -821,11 +836,11 @@ def pod_session(kube: Any, context: str | None, namespace: str, name: str, conta
     stream ("left") instead of being followed unnoticed."""
     session = LogSession(f"pod/{namespace}/{name}", aggregated=len(containers) > 1)
     uid = str(((pod or {}).get("metadata") or {}).get("uid") or "")
-    restarts = _restart_counts(pod or {})
+    statuses = _container_statuses(pod or {})
     for c in containers:
         session.start_source(PodContainerSource(kube, context, namespace, name, c, options,
                                                 name=c if len(containers) > 1 else f"{name}/{c}", uid=uid,
-                                                restarts=restarts.get(c) if pod else None))
+                                                status=statuses.get(c, {}) if pod else None))
     return session
 
 
@@ -868,7 +883,7 @@ def selector_session(kube: Any, context: str | None, namespace: str, selector: s
                     await s.sink.notice(label, "joined", f"{label} joined")
                 s.start_source(PodContainerSource(kube, context, namespace, pod_name, c,
                                                   options if initial else joined_options, name=label, uid=uid,
-                                                  restarts=int(st.get("restartCount") or 0)))
+                                                  status=st))
             if len(have) < len(wanted) and not meta.get("deletionTimestamp"):
                 reasons = sorted({str(((statuses.get(c) or {}).get("state") or {}).get("waiting", {}).get("reason")
                                       or "not running") for c in wanted if c not in have})
