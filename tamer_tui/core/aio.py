@@ -102,7 +102,9 @@ async def iterate_blocking_batches(
 
     One cross-thread wake-up per batch instead of per item, so a chatty stream (tens of thousands of
     log lines a second) costs the event loop little. When ``max_pending`` items wait unread, the pump
-    thread blocks (pushing back on the socket); nothing is dropped.
+    thread blocks (pushing back on the socket); nothing is dropped. An exception of the stream is
+    raised after the items read before it. Leaving the iteration (or cancelling it) closes the stream,
+    which unblocks the pump thread.
     """
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
@@ -172,4 +174,6 @@ async def iterate_blocking_batches(
         with cond:
             cond.notify_all()
         if "stream" in holder:
-            await asyncio.to_thread(_close, holder["stream"])
+            # shielded: a second cancellation (a session closed twice) must not stop the close, or the
+            # pump thread would stay blocked on its socket for good
+            await asyncio.shield(loop.run_in_executor(None, _close, holder["stream"]))

@@ -11,9 +11,9 @@ import contextlib
 import re
 import struct
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from tamer_tui.core.aio import iterate_blocking, iterate_blocking_batches, run_blocking
 from tamer_tui.core.errors import (
@@ -551,12 +551,13 @@ class DockerRuntime(ContainerRuntime):
         since: float | None = None,
         timestamps: bool = False,
     ) -> AsyncIterator[list[LogLine]]:
-        async for batch in self.log_text_batches(ident, follow=follow, tail=tail, since=since,
-                                                 timestamps=timestamps, streams=True):
-            if not batch.texts:
-                continue
-            yield [LogLine(text, "stderr" if stream == 2 else "stdout", ts)
-                   for ts, text, stream in zip(batch.stamps, batch.texts, batch.streams, strict=True)]
+        batches = cast("AsyncGenerator[LogBatch, None]", self.log_text_batches(
+            ident, follow=follow, tail=tail, since=since, timestamps=timestamps, streams=True))
+        async with contextlib.aclosing(batches):
+            async for batch in batches:
+                if batch.texts:
+                    yield [LogLine(text, "stderr" if stream == 2 else "stdout", ts)
+                           for ts, text, stream in zip(batch.stamps, batch.texts, batch.streams, strict=True)]
 
     async def log_text_batches(  # type: ignore[override]
         self,
@@ -602,8 +603,11 @@ class DockerRuntime(ContainerRuntime):
                     CancellableStream(iter(()), res).close()
 
         # a pending item is one socket read (up to 64 KiB): 64 of them bound the memory of a slow consumer
-        async for batches in iterate_blocking_batches(open_stream, close, max_pending=64):
-            yield merge_batches(batches)
+        pieces = cast("AsyncGenerator[list[LogBatch], None]",
+                      iterate_blocking_batches(open_stream, close, max_pending=64))
+        async with contextlib.aclosing(pieces):  # leaving the loop closes the stream at once
+            async for batches in pieces:
+                yield merge_batches(batches)
 
     async def exec_run(self, ident: str, argv: list[str]) -> ExecResult:
         api = self._client()

@@ -25,7 +25,7 @@ import contextlib
 import json
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -141,27 +141,32 @@ def split_stamp(line: str) -> tuple[str, str]:
 class Resume:
     """Where a source's stream got to, so a reconnect neither repeats nor skips lines.
 
-    It keeps the newest stamp seen (:attr:`last`) and the lines of the last moments (everything
-    stamped within :attr:`window_ns` of it). Before reconnecting, :meth:`arm` turns those into a
-    multiset of (stamp, text) and gives the point to ask the server for lines from
-    (:attr:`since_ns`, ``window_ns`` before the newest stamp). The server answers with what came from
-    that point in log order: first lines that were already delivered, then new ones. :meth:`accept`
-    drops lines older than the window and lines found in the multiset, and stops dropping at the
-    first line that is not there: everything from it on is new.
+    It keeps the newest stamp seen (:attr:`last`) and the lines delivered in the last moments
+    (everything stamped within ``window_ns + precision_ns`` of it). Before reconnecting, :meth:`arm`
+    gives the point to ask the server for lines from (``window_ns`` before the newest stamp) and turns
+    the kept lines stamped from that point, rounded down to ``precision_ns``, into a multiset of
+    (stamp, text). :meth:`accept` then drops each line found in the multiset (once per delivery) and
+    keeps every other line, until the multiset is used up or a line is clearly newer than anything
+    delivered; lines stamped before the rounded point are dropped too (delivered before).
 
-    This is right when stamps are coarse (Podman prints whole seconds, so many lines share one), when
-    the server rounds ``since`` down (Kubernetes' ``sinceTime`` has whole seconds) and when stdout and
-    stderr lines are stamped slightly out of order (each stream is stamped by its own reader).
+    Rounding to whole seconds covers servers that answer from the start of the second (Kubernetes'
+    ``sinceTime`` has seconds) and stamps printed with seconds (Podman); the window covers stdout and
+    stderr lines stamped slightly out of order (each stream is stamped by its own reader); matching
+    lines instead of cutting at a position covers a stream that delivered lines out of order before
+    it broke (Podman's follow stream around a restart).
     """
 
-    def __init__(self, window_ns: int = 10_000_000) -> None:
+    def __init__(self, window_ns: int = 10_000_000, precision_ns: int = 1_000_000_000) -> None:
         self.window_ns = window_ns
+        self.precision_ns = precision_ns
         self.last = ""  # normalised, the newest stamp seen
         self.since_ns = 0  # after arm(): where the server is asked to start
         self._recent: deque[tuple[list[str], list[str]]] = deque()
-        self._recent_lines = 0
         self._seen: Counter[tuple[str, str]] | None = None  # armed: lines to drop once each
-        self._low = ""  # armed: lines stamped before this are dropped
+        self._floor = ""  # armed: lines stamped before this are dropped
+        self._ceiling = ""  # armed: a line stamped after this ends the overlap
+        self._first: tuple[str, str] | None = None  # the first line ever delivered (stamp, text)
+        self._before_first = False  # armed: lines before the first delivered one are dropped
 
     @property
     def started(self) -> bool:
@@ -183,37 +188,59 @@ class Resume:
         if not self.last:
             self._seen = None
             return ""
-        self.since_ns = stamp_ns(self.last) - self.window_ns
-        self._low = ns_stamp(self.since_ns)
+        last_ns = stamp_ns(self.last)
+        self.since_ns = last_ns - self.window_ns
+        floor = ns_stamp(self.since_ns - self.since_ns % self.precision_ns)
         seen: Counter[tuple[str, str]] = Counter()
-        low = self._low
         for stamps, texts in self._recent:
             for st, text in zip(stamps, texts, strict=True):
                 n = norm_stamp(st)
-                if n >= low:
+                if n >= floor:
                     seen[(n, text)] += 1
-        self._seen = seen
-        return self._low
+        self._floor = floor
+        self._ceiling = ns_stamp(last_ns + self.precision_ns + self.window_ns)
+        self._seen = seen if seen else None
+        # the answer may start before the first line ever delivered (those were cut by --tail or
+        # --since): they come first and are dropped until that line comes
+        self._before_first = self._first is not None and self._first in seen
+        return ns_stamp(self.since_ns)
 
     def accept(self, stamps: list[str], lines: list[str]) -> tuple[list[str], list[str]]:
         """Drop the overlap after a reconnect and remember what was delivered; returns the kept lines."""
         seen = self._seen
         if seen is not None and stamps:
-            low = self._low
-            start = len(stamps)
+            keep_s: list[str] = []
+            keep_l: list[str] = []
+            floor, ceiling = self._floor, self._ceiling
             for i, st in enumerate(stamps):
                 n = norm_stamp(st)
-                if n and n < low:
-                    continue  # older than the window: delivered before
+                if n and n < floor:
+                    continue  # before the resume point: delivered before
                 key = (n, lines[i])
-                if n and seen.get(key, 0) > 0:
-                    seen[key] -= 1
+                if self._before_first and self._first is not None:
+                    if key != self._first and n and n <= self._first[0]:
+                        continue  # stamped no later than the first line delivered, and before it
+                    self._before_first = False
+                count = seen.get(key, 0)
+                if count:
+                    if count == 1:
+                        del seen[key]
+                    else:
+                        seen[key] = count - 1
+                    if not seen:  # every line delivered before came again: the rest is new
+                        self._seen = None
+                        keep_s.extend(stamps[i + 1 :])
+                        keep_l.extend(lines[i + 1 :])
+                        break
                     continue
-                start = i  # the first line not delivered before: the rest is new
-                self._seen = None
-                break
-            if start:
-                stamps, lines = stamps[start:], lines[start:]
+                keep_s.append(st)
+                keep_l.append(lines[i])
+                if n > ceiling:  # newer than anything delivered before: the overlap is over
+                    self._seen = None
+                    keep_s.extend(stamps[i + 1 :])
+                    keep_l.extend(lines[i + 1 :])
+                    break
+            stamps, lines = keep_s, keep_l
         if stamps:
             self._remember(stamps, lines)
         return stamps, lines
@@ -226,20 +253,22 @@ class Resume:
                 break
         if not newest:
             return  # lines without stamps cannot be resumed from
+        if self._first is None:
+            self._first = next(((norm_stamp(st), text) for st, text in zip(stamps, lines, strict=True) if st), None)
         if newest > self.last:
             self.last = newest
         recent = self._recent
         recent.append((stamps, lines))
-        self._recent_lines += len(stamps)
-        # forget batches that ended before the window (the newest batch always stays)
-        low = ns_stamp(stamp_ns(self.last) - self.window_ns) if len(recent) > 1 else ""
+        if len(recent) < 2:
+            return
+        # forget batches that ended before what arm() may need (the newest batch always stays)
+        horizon = ns_stamp(stamp_ns(self.last) - self.window_ns - 2 * self.precision_ns)
         while len(recent) > 1:
             old_stamps, _ = recent[0]
             old_last = next((norm_stamp(s) for s in reversed(old_stamps) if s), "")
-            if old_last >= low:
+            if old_last >= horizon:
                 break
             recent.popleft()
-            self._recent_lines -= len(old_stamps)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -257,7 +286,7 @@ class LogSink:
         self.max_items = max_items
         self._items: deque[LogItem] = deque()
         self._lines = 0
-        self._not_empty = asyncio.Event()
+        self._readers: set[asyncio.Future[None]] = set()  # consumers waiting in wait()
         self._not_full = asyncio.Event()
         self._not_full.set()
 
@@ -281,7 +310,8 @@ class LogSink:
         self._items.append(item)
         if isinstance(item, LogChunk):
             self._lines += len(item.lines)
-        self._not_empty.set()
+        for reader in self._readers:
+            _wake(reader)
 
     async def lines(self, source: str, stamps: list[str], lines: list[str]) -> None:
         if lines:
@@ -291,15 +321,24 @@ class LogSink:
         await self.put(LogNotice(source, kind, message))
 
     async def wait(self, timeout: float | None = None) -> bool:
-        """Until something is queued (True) or ``timeout`` passed (False)."""
+        """Until something is queued (True) or ``timeout`` passed (False).
+
+        A plain future and a timer, not ``asyncio.wait_for``: on Python 3.11 wait_for swallows a
+        cancellation that arrives while the awaited thing completes, and the consumer would never
+        stop."""
         if self._items:
             return True
-        self._not_empty.clear()
+        loop = asyncio.get_running_loop()
+        reader: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(timeout, _wake, reader) if timeout is not None else None
+        self._readers.add(reader)
         try:
-            await asyncio.wait_for(self._not_empty.wait(), timeout)
-        except TimeoutError:
-            return bool(self._items)
-        return True
+            await reader
+        finally:
+            self._readers.discard(reader)
+            if timer is not None:
+                timer.cancel()
+        return bool(self._items)
 
     def drain(self, max_lines: int = 50_000) -> list[LogItem]:
         """Take what is queued (at least one item, up to about ``max_lines`` lines); adjacent chunks of
@@ -327,9 +366,12 @@ class LogSink:
             out.append(item)
         if not self._full():
             self._not_full.set()
-        if not items:
-            self._not_empty.clear()
         return out
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -365,7 +407,7 @@ class LogSource(abc.ABC):
         self.in_gap = False  # a gap notice was sent and no line came since
 
     @abc.abstractmethod
-    def open(self, first: bool) -> AsyncIterator[Batch]:
+    def open(self, first: bool) -> AsyncGenerator[Batch, None]:
         """(stamps, texts) batches; an empty batch says the server answered. ``first`` is False
         after a reconnect: then :meth:`resume_point` says where to start."""
 
@@ -396,17 +438,19 @@ class LogSource(abc.ABC):
         while True:
             error: TamerError | None = None
             try:
-                async for stamps, texts in self.open(first):
-                    if self.connected_at is None:
-                        self.connected_at = time.time()
-                    if not texts:
-                        continue
-                    stamps, texts = self.resume.accept(stamps, texts)
-                    if texts:
-                        self.lines_in += len(texts)
-                        delay = self.backoff_start
-                        self.in_gap = False
-                        await sink.lines(self.name, stamps, texts)
+                # aclosing: a cancelled source closes its stream (and its reader thread) at once
+                async with contextlib.aclosing(self.open(first)) as batches:
+                    async for stamps, texts in batches:
+                        if self.connected_at is None:
+                            self.connected_at = time.time()
+                        if not texts:
+                            continue
+                        stamps, texts = self.resume.accept(stamps, texts)
+                        if texts:
+                            self.lines_in += len(texts)
+                            delay = self.backoff_start
+                            self.in_gap = False
+                            await sink.lines(self.name, stamps, texts)
             except TamerError as exc:
                 error = exc
             except (OSError, ValueError, RuntimeError) as exc:  # a transport or decoding failure
@@ -477,7 +521,7 @@ class PodContainerSource(LogSource):
     def path(self) -> str:
         return f"/api/v1/namespaces/{self.namespace}/pods/{self.pod}/log"
 
-    async def open(self, first: bool) -> AsyncIterator[Batch]:
+    async def open(self, first: bool) -> AsyncGenerator[Batch, None]:
         client = await self.kube.client(self.context)
         what = f"logs {self.namespace}/{self.pod}/{self.container}"
         params: dict[str, Any] = {"container": self.container, "timestamps": "true"}
@@ -497,14 +541,16 @@ class PodContainerSource(LogSource):
             self._fetch_previous = False
             if "sinceTime" in params:
                 try:
-                    async for lines in client.stream_line_batches(self.path, {**params, "previous": "true"},
-                                                                  what=what):
-                        yield split_stamps(lines)
+                    async with contextlib.aclosing(client.stream_line_batches(
+                            self.path, {**params, "previous": "true"}, what=what)) as earlier:
+                        async for lines in earlier:
+                            yield split_stamps(lines)
                 except (InvalidInput, NotFound):
                     pass  # no previous instance (any more)
         params["follow"] = "true" if self.options.follow and not self.options.previous else "false"
-        async for lines in client.stream_line_batches(self.path, params, what=what):
-            yield split_stamps(lines) if lines else ([], [])
+        async with contextlib.aclosing(client.stream_line_batches(self.path, params, what=what)) as current:
+            async for lines in current:
+                yield split_stamps(lines) if lines else ([], [])
 
     async def after_end(self, error: TamerError | None, sink: LogSink) -> SourceEnd:
         if self.options.previous:
@@ -604,7 +650,7 @@ class RuntimeContainerSource(LogSource):
         state = info.get("State") or {}
         return state if isinstance(state, dict) else {"Status": str(state), "Running": str(state) == "running"}
 
-    async def open(self, first: bool) -> AsyncIterator[Batch]:
+    async def open(self, first: bool) -> AsyncGenerator[Batch, None]:
         since: float | None = None
         tail = self.options.tail
         if first:
@@ -623,11 +669,9 @@ class RuntimeContainerSource(LogSource):
                 self._instance = str((await self._inspect_state()).get("StartedAt") or "")
         batches = self.runtime.log_text_batches(self.ident, follow=self.options.follow, tail=tail, since=since,
                                                 timestamps=True)
-        try:
+        async with contextlib.aclosing(batches):
             async for batch in batches:
                 yield batch.stamps, batch.texts
-        finally:
-            await batches.aclose()
 
     async def after_end(self, error: TamerError | None, sink: LogSink) -> SourceEnd:
         delay = 0.25

@@ -1247,12 +1247,13 @@ class PodmanRuntime(ContainerRuntime):
         since: float | None = None,
         timestamps: bool = False,
     ) -> AsyncIterator[list[LogLine]]:
-        async for batch in self.log_text_batches(ident, follow=follow, tail=tail, since=since,
-                                                 timestamps=timestamps, streams=True):
-            if not batch.texts:
-                continue
-            yield [LogLine(text, "stderr" if stream == 2 else "stdout", ts)
-                   for ts, text, stream in zip(batch.stamps, batch.texts, batch.streams, strict=True)]
+        batches = cast("AsyncGenerator[LogBatch, None]", self.log_text_batches(
+            ident, follow=follow, tail=tail, since=since, timestamps=timestamps, streams=True))
+        async with contextlib.aclosing(batches):
+            async for batch in batches:
+                if batch.texts:
+                    yield [LogLine(text, "stderr" if stream == 2 else "stdout", ts)
+                           for ts, text, stream in zip(batch.stamps, batch.texts, batch.streams, strict=True)]
 
     async def log_text_batches(
         self,

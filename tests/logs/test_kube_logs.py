@@ -181,12 +181,11 @@ spec:
     assert not reader.kinds("gap")
     got = reader.pairs()
     assert len(set(got)) == len(got), "no line twice"
-    ns = [stamp_ns(s) for s, _ in got]
-    assert ns == sorted(ns)
     # runs of the container: consecutive normal lines are 1/rate apart, a restart makes the only other
     # gaps (a missing line would make one more); the crash line(s) at the end of a run are stamped
     # with its end, not on the 1/rate grid
     normal = [st for st, text in got if "fatal: exiting with code" not in text]
+    assert [stamp_ns(st) for st in normal] == sorted(stamp_ns(st) for st in normal)
     runs: list[list[str]] = [[normal[0]]]
     for a, b in zip(normal, normal[1:], strict=False):
         if not evenly_spaced([a, b], 30):
@@ -194,8 +193,10 @@ spec:
         runs[-1].append(b)
     assert len(runs) - 1 == len(reader.kinds("info")) >= 2, [(r[0], r[-1], len(r)) for r in runs]
     assert all(len(run) > 20 for run in runs[1:-1])
-    # (the simulator stamps a run's crash lines with its whole-second finishedAt, i.e. before lines
-    # it already served while following, so a follower never sees them: not checked here)
+    # the simulator stamps a run's crash line with its whole-second finishedAt, i.e. before lines it
+    # already served while following, and a follower never sees it; after the restart the rest of
+    # the run is fetched (previous=true) and the crash line is found there
+    assert sum("fatal: exiting with code" in t for _, t in got) >= len(reader.kinds("info"))
 
 
 async def test_deployment_rollout_sources_join_and_leave(sim: SimHandle, kube: KubeManager) -> None:
@@ -230,9 +231,9 @@ spec:
     assert {name for name, info in session.sources.items() if info.state == "streaming"} == new
 
 
-async def test_job_and_daemonset_targets(sim: SimHandle, kube: KubeManager) -> None:
-    """job/NS/NAME of a finished Job shows its pods' logs and marks them ended; ds/NS/NAME aggregates
-    the DaemonSet's pods."""
+async def test_job_daemonset_statefulset_selector_targets(sim: SimHandle, kube: KubeManager) -> None:
+    """job/NS/NAME of a finished Job shows its pods' logs and marks them ended; ds/, sts/ and
+    selector/ targets aggregate the matching pods."""
     jobs = (await kube_get(kube, "/apis/batch/v1/jobs"))["items"]
     done = next(j for j in jobs if (j.get("status") or {}).get("succeeded"))
     ns, name = done["metadata"]["namespace"], done["metadata"]["name"]
@@ -249,6 +250,30 @@ async def test_job_and_daemonset_targets(sim: SimHandle, kube: KubeManager) -> N
         await reader.wait_end()
     assert set(session.sources) == {p["metadata"]["name"] for p in pods}
     assert len(reader.lines) == 2 * len(pods)
+    sts = (await kube_get(kube, "/apis/apps/v1/statefulsets"))["items"][0]
+    ns, name = sts["metadata"]["namespace"], sts["metadata"]["name"]
+    session = await open_kube_logs(kube, f"sts/{ns}/{name}", LogOptions(tail=1, follow=False))
+    async with reading(session) as reader:
+        await reader.wait_end()
+    assert sorted(session.sources) == [f"{name}-{i}" for i in range(int(sts["spec"]["replicas"]))]
+    session = await open_kube_logs(kube, "selector/default/app in (chatty,web)", LogOptions(tail=1, follow=False))
+    async with reading(session) as reader:
+        await reader.wait_end()
+    web = (await kube_get(kube, "/api/v1/namespaces/default/pods", labelSelector="app=web"))["items"]
+    assert len(session.sources) == 1 + len(web) == len(reader.lines)
+
+
+async def test_pod_that_never_runs_is_explained(sim: SimHandle, kube: KubeManager) -> None:
+    """A Deployment whose pod cannot start (ImagePullBackOff) shows a notice saying why nothing comes."""
+    deps = (await kube_get(kube, "/apis/apps/v1/deployments"))["items"]
+    dep = next(d for d in deps if d["metadata"]["name"] == "legacy-api")
+    ns = dep["metadata"]["namespace"]
+    session = await open_kube_logs(kube, f"deploy/{ns}/legacy-api", LogOptions())
+    async with reading(session) as reader:
+        await reader.wait(lambda r: bool(r.kinds("info")), what="the notice")
+    (notice,) = reader.notices
+    assert "Pull" in notice.message and "its logs join when it runs" in notice.message
+    assert not reader.lines and not session.sources
 
 
 async def test_bad_targets_fail_before_streaming(sim: SimHandle, kube: KubeManager) -> None:

@@ -106,7 +106,19 @@ def test_resume_kubernetes_second_precision_since_time() -> None:
     since_time = point[:19] + "Z"
     assert since_time == "2024-01-02T03:04:05Z"
     server = [(f"2024-01-02T03:04:05.{i:03d}Z", f"line {i}") for i in range(0, 1000, 100)]
-    assert r.accept(*_lines(*server))[1] == ["line 800", "line 900"]
+    assert r.accept(*_lines(*server))[1] == ["line 800", "line 900"]  # line 0 was cut by --tail
+
+
+def test_resume_stream_that_skipped_lines() -> None:
+    """A stream delivered a later line before earlier ones and then broke (Podman's follow stream
+    around a restart): after the reconnect the skipped lines come, the early one is not repeated."""
+    r = Resume()
+    s = "2024-01-02T03:04:05Z"
+    r.accept(*_lines((s, "seq=48"), (s, "seq=49"), (s, "seq=61")))
+    r.arm()
+    server = [(s, f"seq={i}") for i in range(48, 64)]
+    assert r.accept(*_lines(*server))[1] == [f"seq={i}" for i in range(50, 64) if i != 61]
+    assert not r.armed
 
 
 def test_resume_out_of_order_streams() -> None:
@@ -148,7 +160,7 @@ def test_resume_forgets_old_batches() -> None:
     r = Resume()
     for i in range(1000):
         r.accept(*_lines((ns_stamp(1_700_000_000_000_000_000 + i * 1_000_000_000), f"x{i}")))
-    assert len(r._recent) <= 2
+    assert len(r._recent) <= 3
     assert r.count_at_last == 1
 
 
@@ -310,3 +322,25 @@ def test_parse_duration() -> None:
     for bad in ("5", "1.5h", "h", "5m3h", "-5m"):
         with pytest.raises(InvalidInput):
             parse_duration(bad)
+
+
+@pytest.mark.parametrize("ticks", range(8))
+async def test_sink_wait_honours_cancellation(ticks: int) -> None:
+    """A consumer waiting for items is cancelled just as an item arrives (at every point of the event
+    loop's turns): the cancellation is never swallowed, the consumer stops (Python 3.11's wait_for
+    would return the item instead and the consumer would run on forever)."""
+    sink = LogSink()
+
+    async def consume() -> None:
+        while True:
+            await sink.wait(0.25)
+            sink.drain()
+
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(0.01)
+    await sink.notice("a", "info", "x")
+    for _ in range(ticks):
+        await asyncio.sleep(0)
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=1.0)
+    assert task in done and task.cancelled()

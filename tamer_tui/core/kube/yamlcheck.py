@@ -112,14 +112,15 @@ class _Constructor(yaml.constructor.SafeConstructor):
     def construct_value(self, node: yaml.Node) -> Any:
         if isinstance(node, yaml.ScalarNode):
             return str(node.value)
-        raise yaml.constructor.ConstructorError(None, None, f"expected a scalar, but found {node.id}",
+        raise yaml.constructor.ConstructorError(None, None, f"expected a scalar, but found {getattr(node, 'id', '?')}",
                                                 node.start_mark)
 
 
-_Constructor.add_constructor("tag:yaml.org,2002:value", _Constructor.construct_value)
+_Constructor.add_constructor("tag:yaml.org,2002:value", _Constructor.construct_value)  # type: ignore[type-var]
 
+_ParserBase: Any
 try:
-    from yaml.cyaml import CParser as _ParserBase
+    from yaml.cyaml import CParser as _ParserBase  # type: ignore[attr-defined,no-redef]
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     _ParserBase = None
 
