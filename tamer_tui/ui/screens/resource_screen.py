@@ -175,7 +175,10 @@ class ResourceScreen(Screen[None]):
 
     def set_status(self, text: str, severity: str = "information") -> None:
         self._status_text = text
-        line = self.query_one("#status-line", Static)
+        try:
+            line = self.query_one("#status-line", Static)
+        except NoMatches:
+            return  # an action finished while the app was closing (or before the screen was composed)
         line.set_classes(f"-{severity}" if text else "")
         line.update(text)
 
