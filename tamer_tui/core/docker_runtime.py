@@ -501,64 +501,6 @@ class DockerRuntime(ContainerRuntime):
         except Exception as exc:  # noqa: BLE001
             raise map_error(exc, f"stats {ident}") from exc
 
-    async def logs_stream(  # type: ignore[override]
-        self,
-        ident: str,
-        follow: bool = True,
-        tail: int | None = 1000,
-        since: float | None = None,
-        timestamps: bool = False,
-    ) -> AsyncIterator[LogLine]:
-        api = self._client()
-        info = await self.inspect_container(ident)
-        tty = bool((info.get("Config") or {}).get("Tty"))
-        params: dict[str, Any] = {
-            "stdout": 1,
-            "stderr": 1,
-            "follow": 1 if follow else 0,
-            "timestamps": 1 if timestamps else 0,
-            "tail": "all" if tail is None else str(tail),
-        }
-        if since:
-            params["since"] = f"{since:.9f}"
-        holder: dict[str, Any] = {}
-
-        def open_stream() -> Iterator[LogLine]:
-            try:
-                res = api._get(api._url("/containers/{0}/logs", ident), params=params, stream=True, timeout=None)
-                api._raise_for_status(res)
-            except Exception as exc:  # noqa: BLE001
-                raise map_error(exc, f"logs {ident}") from exc
-            holder["res"] = res
-            return split_lines(read_frames(res.raw, tty))
-
-        def close(_stream: Any) -> None:
-            res = holder.get("res")
-            if res is not None:
-                from docker.types.daemon import CancellableStream
-
-                with contextlib.suppress(Exception):
-                    CancellableStream(iter(()), res).close()
-
-        async for line in iterate_blocking(open_stream, close):
-            yield _split_ts(line) if timestamps else line
-
-    async def logs_batches(  # type: ignore[override]
-        self,
-        ident: str,
-        follow: bool = True,
-        tail: int | None = 1000,
-        since: float | None = None,
-        timestamps: bool = False,
-    ) -> AsyncIterator[list[LogLine]]:
-        batches = cast("AsyncGenerator[LogBatch, None]", self.log_text_batches(
-            ident, follow=follow, tail=tail, since=since, timestamps=timestamps, streams=True))
-        async with contextlib.aclosing(batches):
-            async for batch in batches:
-                if batch.texts:
-                    yield [LogLine(text, "stderr" if stream == 2 else "stdout", ts)
-                           for ts, text, stream in zip(batch.stamps, batch.texts, batch.streams, strict=True)]
-
     async def log_text_batches(  # type: ignore[override]
         self,
         ident: str,
@@ -747,13 +689,3 @@ def _split_reference(reference: str) -> tuple[str, str | None]:
         repo, _, tag = ref.rpartition(":")
         return repo, tag
     return ref, "latest"
-
-
-def _split_ts(line: LogLine) -> LogLine:
-    """``timestamps=1`` prefixes each line with its RFC 3339 time and a space."""
-    if " " in line.text:
-        ts, _, text = line.text.partition(" ")
-        return LogLine(text=text, stream=line.stream, ts=ts)
-    if line.text[:4].isdigit() and line.text.endswith("Z"):
-        return LogLine(text="", stream=line.stream, ts=line.text)
-    return line

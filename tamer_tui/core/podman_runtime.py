@@ -1209,52 +1209,6 @@ class PodmanRuntime(ContainerRuntime):
         async for sample in self._stream(stream):
             yield sample
 
-    async def logs_stream(
-        self,
-        ident: str,
-        follow: bool = True,
-        tail: int | None = 1000,
-        since: float | None = None,
-        timestamps: bool = False,
-    ) -> AsyncIterator[LogLine]:
-        params: dict[str, Any] = {
-            "stdout": "true",
-            "stderr": "true",
-            "follow": _bool(follow),
-            "timestamps": _bool(timestamps),
-            "tail": "all" if tail is None or tail < 0 else str(int(tail)),
-        }
-        if since:
-            params["since"] = rfc3339(since)
-
-        def lines(chunks: Iterator[bytes]) -> Iterator[LogLine]:
-            decoder = LogDecoder(timestamps=timestamps)
-            for chunk in chunks:
-                yield from decoder.feed(chunk)
-            yield from decoder.flush()
-
-        stream: _HTTPStream[LogLine] = _HTTPStream(
-            self, "GET", f"/containers/{_quote(ident)}/logs", f"container '{ident}'", lines, params=params
-        )
-        async for line in self._stream(stream):
-            yield line
-
-    async def logs_batches(
-        self,
-        ident: str,
-        follow: bool = True,
-        tail: int | None = 1000,
-        since: float | None = None,
-        timestamps: bool = False,
-    ) -> AsyncIterator[list[LogLine]]:
-        batches = cast("AsyncGenerator[LogBatch, None]", self.log_text_batches(
-            ident, follow=follow, tail=tail, since=since, timestamps=timestamps, streams=True))
-        async with contextlib.aclosing(batches):
-            async for batch in batches:
-                if batch.texts:
-                    yield [LogLine(text, "stderr" if stream == 2 else "stdout", ts)
-                           for ts, text, stream in zip(batch.stamps, batch.texts, batch.streams, strict=True)]
-
     async def log_text_batches(
         self,
         ident: str,

@@ -9,6 +9,7 @@ translates it to its API. Every method is async; blocking SDK work runs in threa
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -125,15 +126,22 @@ class ContainerRuntime(abc.ABC):
             raise NotFound(f"no stats for container {ident!r}")
         return first
 
-    @abc.abstractmethod
-    def logs_stream(
+    # Logs: a runtime implements either :meth:`log_text_batches` (column batches decoded in its reader thread:
+    # Docker, Podman) or :meth:`logs_stream` (one line at a time); the other methods are derived from it.
+    async def logs_stream(
         self,
         ident: str,
         follow: bool = True,
         tail: int | None = 1000,
         since: float | None = None,
         timestamps: bool = False,
-    ) -> AsyncIterator[LogLine]: ...
+    ) -> AsyncIterator[LogLine]:
+        """The log line by line (derived from :meth:`logs_batches`)."""
+        batches = self.logs_batches(ident, follow=follow, tail=tail, since=since, timestamps=timestamps)
+        async with contextlib.aclosing(batches):  # type: ignore[type-var]
+            async for batch in batches:
+                for line in batch:
+                    yield line
 
     async def logs_batches(
         self,
@@ -143,10 +151,18 @@ class ContainerRuntime(abc.ABC):
         since: float | None = None,
         timestamps: bool = False,
     ) -> AsyncIterator[list[LogLine]]:
-        """The log stream in batches (whatever arrived together); runtimes override it to batch in
-        their reader thread. The default batches :meth:`logs_stream` one line at a time."""
-        async for line in self.logs_stream(ident, follow=follow, tail=tail, since=since, timestamps=timestamps):
-            yield [line]
+        """The log in batches (whatever arrived together), as :class:`LogLine` objects."""
+        if type(self).log_text_batches is ContainerRuntime.log_text_batches:
+            async for line in self.logs_stream(ident, follow=follow, tail=tail, since=since, timestamps=timestamps):
+                yield [line]
+            return
+        batches = self.log_text_batches(ident, follow=follow, tail=tail, since=since, timestamps=timestamps,
+                                        streams=True)
+        async with contextlib.aclosing(batches):  # type: ignore[type-var]
+            async for batch in batches:
+                if batch.texts:
+                    yield [LogLine(text, "stderr" if stream == 2 else "stdout", ts)
+                           for ts, text, stream in zip(batch.stamps, batch.texts, batch.streams, strict=True)]
 
     async def log_text_batches(
         self,
@@ -159,7 +175,9 @@ class ContainerRuntime(abc.ABC):
     ) -> AsyncIterator[LogBatch]:
         """The log as column batches (stamps, texts and, with ``streams``, 1/2 for stdout/stderr): what
         log viewers consume. Runtimes override it to decode in their reader thread without building a
-        :class:`LogLine` per line; this default adapts :meth:`logs_batches`."""
+        :class:`LogLine` per line; this default adapts :meth:`logs_stream`."""
+        if type(self).logs_stream is ContainerRuntime.logs_stream:
+            raise NotImplementedError(f"{type(self).__name__} implements neither logs_stream nor log_text_batches")
         async for batch in self.logs_batches(ident, follow=follow, tail=tail, since=since, timestamps=timestamps):
             yield LogBatch([ln.ts for ln in batch], [ln.text for ln in batch],
                            [2 if ln.stream == "stderr" else 1 for ln in batch] if streams else [])

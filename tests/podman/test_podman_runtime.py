@@ -67,7 +67,7 @@ async def collect(stream: AsyncIterator[T], count: int, timeout: float) -> list[
 
 
 def stream_threads() -> int:
-    return sum(1 for t in threading.enumerate() if t.name == "tamer-stream" and t.is_alive())
+    return sum(1 for t in threading.enumerate() if t.name.startswith("tamer-stream") and t.is_alive())
 
 
 async def wait_no_stream_threads(before: int, timeout: float = 5.0) -> None:
