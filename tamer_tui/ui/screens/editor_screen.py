@@ -59,6 +59,7 @@ class EditorScreen(Screen[None]):
         self._save_timer: Timer | None = None
         self._validate_timer: Timer | None = None
         self.validations = 0  # finished validation runs (tests wait on it)
+        self._save_lock = asyncio.Lock()
         self.last_summary = ""  # what the last apply/create/replace/delete did
 
     # -- layout ------------------------------------------------------------------------------
@@ -100,11 +101,24 @@ class EditorScreen(Screen[None]):
         self._validate_timer = self.set_timer(0.4, self.validate_now)
 
     def autosave(self) -> None:
+        """Write the draft off the UI thread (the write is fsynced); saves run one after another."""
+        if self.draft is not None:
+            self.run_worker(self._autosave(self.draft, self.area.text), group="autosave")
+
+    async def _autosave(self, draft: Draft, text: str) -> None:
+        async with self._save_lock:
+            try:
+                await asyncio.to_thread(self.store.save, draft, text)
+            except (OSError, TamerError) as exc:
+                self.status(f"cannot autosave the draft: {exc}", "error")
+
+    def save_now(self) -> None:
+        """Write the draft before the screen goes away (a worker could be cancelled with the screen)."""
         if self.draft is not None:
             try:
                 self.store.save(self.draft, self.area.text)
             except (OSError, TamerError) as exc:
-                self.status(f"cannot autosave the draft: {exc}", "error")
+                self.app.notify(f"cannot save the draft: {exc}", severity="error")
 
     def validate_now(self) -> None:
         self.run_worker(self._validate(self.area.text), group="validate", exclusive=True)
@@ -359,7 +373,7 @@ class EditorScreen(Screen[None]):
                 self.draft = None
             self.app.pop_screen()
             return
-        self.autosave()
+        self.save_now()
         self.app.notify("the edit is kept as a draft (:drafts reopens it)", timeout=4)
         self.app.pop_screen()
 
