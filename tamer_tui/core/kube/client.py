@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,7 +207,7 @@ class KubeClient:
             headers["Content-Type"] = content_type
         tmo = aiohttp.ClientTimeout(total=timeout or self.request_timeout, sock_connect=self.connect_timeout)
         label = what or f"{method} {path}"
-        try:
+        with self._transport_errors(label, stream=False):
             async with session.request(method, self.config.server + path, params=_params(params), data=body,
                                        headers=headers, timeout=tmo, auth=self._auth()) as resp:
                 data = await resp.read()
@@ -216,12 +216,22 @@ class KubeClient:
                 if resp.status >= 400:
                     raise error_for(resp.status, data, label)
                 return bytes(data)
+
+    @contextlib.contextmanager
+    def _transport_errors(self, label: str, *, stream: bool = False) -> Iterator[None]:
+        """Transport failures as :class:`RuntimeUnavailable` with a message for people (TamerErrors pass)."""
+        import aiohttp
+
+        try:
+            yield
         except TamerError:
             raise
         except TimeoutError:
-            raise RuntimeUnavailable(f"{self.context}: no answer from {self.config.server} ({label})") from None
+            why = f"stream idle too long ({label})" if stream else f"no answer from {self.config.server} ({label})"
+            raise RuntimeUnavailable(f"{self.context}: {why}") from None
         except aiohttp.ClientError as exc:
-            raise RuntimeUnavailable(f"{self.context}: {self.config.server} unreachable ({exc})") from None
+            why = f"stream broken ({exc})" if stream else f"{self.config.server} unreachable ({exc})"
+            raise RuntimeUnavailable(f"{self.context}: {why}") from None
         except OSError as exc:
             raise RuntimeUnavailable(f"{self.context}: {exc}") from None
 
@@ -250,7 +260,7 @@ class KubeClient:
         session = await self._get_session()
         tmo = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout, sock_read=idle_timeout)
         label = what or f"GET {path}"
-        try:
+        with self._transport_errors(label, stream=True):
             async with session.get(self.config.server + path, params=_params(params), headers=self._headers(),
                                    timeout=tmo, auth=self._auth()) as resp:
                 if resp.status >= 400:
@@ -265,14 +275,6 @@ class KubeClient:
                                 yield line
                 if buf:
                     yield buf
-        except TamerError:
-            raise
-        except TimeoutError:
-            raise RuntimeUnavailable(f"{self.context}: stream idle too long ({label})") from None
-        except aiohttp.ClientError as exc:
-            raise RuntimeUnavailable(f"{self.context}: stream broken ({exc})") from None
-        except OSError as exc:
-            raise RuntimeUnavailable(f"{self.context}: {exc}") from None
 
     async def stream_line_batches(
         self,
@@ -296,7 +298,7 @@ class KubeClient:
         session = await self._get_session()
         tmo = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout, sock_read=idle_timeout)
         label = what or f"GET {path}"
-        try:
+        with self._transport_errors(label, stream=True):
             async with session.get(self.config.server + path, params=_params(params), headers=self._headers(),
                                    timeout=tmo, auth=self._auth(), read_bufsize=1 << 20) as resp:
                 if resp.status >= 400:
@@ -316,14 +318,6 @@ class KubeClient:
                     yield text.split("\n")
                 if rest:
                     yield [rest.decode("utf-8", "replace").removesuffix("\r")]
-        except TamerError:
-            raise
-        except TimeoutError:
-            raise RuntimeUnavailable(f"{self.context}: stream idle too long ({label})") from None
-        except aiohttp.ClientError as exc:
-            raise RuntimeUnavailable(f"{self.context}: stream broken ({exc})") from None
-        except OSError as exc:
-            raise RuntimeUnavailable(f"{self.context}: {exc}") from None
 
     async def version(self, timeout: float = 5.0) -> dict[str, Any]:
         data = await self.get("/version", what=f"{self.context} version", timeout=timeout)
