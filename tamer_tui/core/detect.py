@@ -22,6 +22,11 @@ Each endpoint records where it came from (``source``) and whether it is rootless
 reported once (first wins), and a Docker default socket that is really a symlink to a Podman
 socket (the ``podman-docker`` package) is reported as Podman only. The first endpoint of each kind
 is named ``docker`` / ``podman``; the others ``docker@<context or label>``.
+
+Endpoints also carry what it takes to reach them: TLS material for tcp:// Docker endpoints (a
+context's ``contexts/tls/<sha256(name)>/docker/{ca,cert,key}.pem``, or ``DOCKER_TLS_VERIFY`` /
+``DOCKER_CERT_PATH`` for ``DOCKER_HOST``) and the ssh identity of a Podman connection. The full
+list of hosts (every context, WSL distros) is :func:`tamer_tui.core.hosts.list_hosts`.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import os
 import sys
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -443,7 +448,9 @@ def detect(env: Mapping[str, str] | None = None, home: Path | None = None, probe
     else:
         result.notes.append("podman is disabled in settings (runtimes.podman.enabled: false)")
     for cand, name in _dedupe_and_name(docker, podman):
-        result.endpoints.append(RuntimeEndpoint(cand.kind, name, cand.url, cand.source, cand.rootless))
+        endpoint = RuntimeEndpoint(cand.kind, name, cand.url, cand.source, cand.rootless)
+        tls = endpoint_tls(cand.kind, cand.url, cand.source, cand.label, environ, home_path)
+        result.endpoints.append(with_security(endpoint, tls, cand.identity))
         if cand.identity:
             result.identities[name] = cand.identity
     return result
@@ -455,3 +462,152 @@ def detect_endpoints(env: Mapping[str, str] | None = None, home: Path | None = N
                      system_dirs: Sequence[Path] | None = None) -> list[RuntimeEndpoint]:
     """The endpoints :func:`detect` finds, primary Docker first, then Podman (see module doc)."""
     return detect(env, home, probe_exists, settings, platform_name, system_dirs).endpoints
+
+
+# ------------------------------------------------------------- TLS, contexts, identities (hosts)
+@dataclass(frozen=True, slots=True)
+class TLSConfig:
+    """TLS material for a ``tcp://`` Docker endpoint (paths; '' when absent).
+
+    ``verify`` False means TLS without checking the server certificate (``--tls`` without
+    ``--tlsverify``, or a context's ``SkipTLSVerify``). The client certificate is presented when
+    both ``cert`` and ``key`` are set.
+    """
+
+    ca: str = ""
+    cert: str = ""
+    key: str = ""
+    verify: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DockerContext:
+    """One Docker CLI context from ``contexts/meta/<sha256(name)>/meta.json``."""
+
+    name: str
+    host: str
+    description: str = ""
+    tls: TLSConfig | None = None
+    meta_path: str = ""
+
+
+def _existing(path: Path) -> str:
+    return str(path) if path.is_file() else ""
+
+
+def docker_context_tls_dir(name: str, env: Mapping[str, str] | None = None, home: Path | None = None) -> Path:
+    """``~/.docker/contexts/tls/<sha256(name)>/docker`` (where ``docker context create`` stores certs)."""
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
+    return platform.docker_config_dir(env, home) / "contexts" / "tls" / digest / "docker"
+
+
+def docker_context_tls(name: str, skip_verify: bool = False, env: Mapping[str, str] | None = None,
+                       home: Path | None = None) -> TLSConfig | None:
+    """The TLS material of context ``name``; None when the context has none and verifies normally.
+
+    Like the Docker CLI: TLS is used when the context stores any of ca/cert/key.pem, or when its
+    endpoint says ``SkipTLSVerify``.
+    """
+    directory = docker_context_tls_dir(name, env, home)
+    ca, cert, key = (_existing(directory / f) for f in ("ca.pem", "cert.pem", "key.pem"))
+    if not (ca or cert or key or skip_verify):
+        return None
+    return TLSConfig(ca, cert, key, verify=not skip_verify)
+
+
+def _context_from_meta(meta: Path, env: Mapping[str, str], home: Path,
+                       notes: list[str] | None) -> DockerContext | None:
+    data = _read_json(meta, notes)
+    if not isinstance(data, dict):
+        return None
+    name = data.get("Name")
+    try:
+        endpoint = data["Endpoints"]["docker"]
+        host = endpoint["Host"]
+    except (KeyError, TypeError):
+        if notes is not None:
+            notes.append(f"{meta} has no Endpoints.docker.Host")
+        return None
+    if not isinstance(name, str) or not name or not isinstance(host, str) or not host:
+        return None
+    metadata = data.get("Metadata")
+    description = metadata.get("Description", "") if isinstance(metadata, dict) else ""
+    skip = bool(endpoint.get("SkipTLSVerify")) if isinstance(endpoint, dict) else False
+    tls = docker_context_tls(name, skip, env, home) if url_scheme(host) in ("tcp", "https", "http") else None
+    return DockerContext(name, host, description if isinstance(description, str) else "", tls, str(meta))
+
+
+def docker_contexts(env: Mapping[str, str] | None = None, home: Path | None = None,
+                    notes: list[str] | None = None) -> list[DockerContext]:
+    """Every Docker CLI context (``DOCKER_CONFIG`` honoured), sorted by name; ``default`` is implicit."""
+    environ: Mapping[str, str] = os.environ if env is None else env
+    home_path = home or platform.home_dir(environ)
+    meta_dir = platform.docker_config_dir(environ, home_path) / "contexts" / "meta"
+    found: dict[str, DockerContext] = {}
+    if not meta_dir.is_dir():
+        return []
+    for meta in sorted(meta_dir.glob("*/meta.json")):
+        context = _context_from_meta(meta, environ, home_path, notes)
+        if context is not None and context.name not in found:
+            found[context.name] = context
+    return [found[name] for name in sorted(found)]
+
+
+def docker_context(name: str, env: Mapping[str, str] | None = None, home: Path | None = None,
+                   notes: list[str] | None = None) -> DockerContext | None:
+    """Context ``name`` (host and TLS material), or None when it is not defined."""
+    environ: Mapping[str, str] = os.environ if env is None else env
+    home_path = home or platform.home_dir(environ)
+    meta = docker_context_meta_path(name, environ, home_path)
+    if not meta.is_file():
+        return None
+    return _context_from_meta(meta, environ, home_path, notes)
+
+
+def docker_env_tls(env: Mapping[str, str] | None = None, home: Path | None = None) -> TLSConfig | None:
+    """TLS from ``DOCKER_TLS_VERIFY`` / ``DOCKER_TLS`` / ``DOCKER_CERT_PATH`` (the Docker CLI's rules).
+
+    Any non-empty ``DOCKER_TLS_VERIFY`` means TLS with verification; a non-empty ``DOCKER_TLS``
+    alone means TLS without verification. Certificates are ``ca.pem``, ``cert.pem`` and
+    ``key.pem`` in ``DOCKER_CERT_PATH`` (default: the Docker config directory), when they exist.
+    """
+    environ: Mapping[str, str] = os.environ if env is None else env
+    verify = bool(environ.get("DOCKER_TLS_VERIFY"))
+    if not verify and not environ.get("DOCKER_TLS"):
+        return None
+    cert_dir = Path(environ["DOCKER_CERT_PATH"]) if environ.get("DOCKER_CERT_PATH") else \
+        platform.docker_config_dir(environ, home)
+    return TLSConfig(_existing(cert_dir / "ca.pem"), _existing(cert_dir / "cert.pem"),
+                     _existing(cert_dir / "key.pem"), verify=verify)
+
+
+def endpoint_tls(kind: RuntimeKind, url: str, source: str, label: str, env: Mapping[str, str],
+                 home: Path) -> TLSConfig | None:
+    """The TLS material that applies to a detected Docker endpoint, by where it came from.
+
+    ``DOCKER_HOST`` and the settings host use the ``DOCKER_TLS*`` variables; a context endpoint
+    uses the context's own material. Only tcp:// (and https://) endpoints use TLS.
+    """
+    if kind is not RuntimeKind.DOCKER or url_scheme(url) not in ("tcp", "https"):
+        return None
+    if source.startswith("docker context "):
+        context = docker_context(label, env, home)
+        return context.tls if context is not None else None
+    if source in ("DOCKER_HOST", "settings runtimes.docker.host"):
+        return docker_env_tls(env, home)
+    return None
+
+
+def with_security(endpoint: RuntimeEndpoint, tls: TLSConfig | None, identity: str = "") -> RuntimeEndpoint:
+    """``endpoint`` carrying ``tls`` and an ssh ``identity`` (RuntimeEndpoint's optional fields)."""
+    if tls is None:
+        return replace(endpoint, identity=identity or endpoint.identity)
+    return replace(endpoint, tls_ca=tls.ca, tls_cert=tls.cert, tls_key=tls.key, tls_verify=tls.verify,
+                   identity=identity or endpoint.identity)
+
+
+def tls_of(endpoint: RuntimeEndpoint) -> TLSConfig | None:
+    """The TLS material an endpoint carries (None for plain connections)."""
+    if endpoint.tls_verify is None:
+        return None
+    return TLSConfig(endpoint.tls_ca, endpoint.tls_cert, endpoint.tls_key, endpoint.tls_verify)

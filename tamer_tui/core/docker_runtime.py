@@ -44,6 +44,7 @@ from tamer_tui.core.models import (
     StatsSample,
     VolumeRow,
 )
+from tamer_tui.core.runspec import Limits, docker_update_body, restart_parts
 from tamer_tui.core.runtime import ContainerRuntime
 
 T = TypeVar("T")
@@ -343,12 +344,21 @@ class DockerRuntime(ContainerRuntime):
 
     async def connect(self) -> RuntimeInfo:
         """Connect, or check the existing connection; safe to call concurrently and repeatedly."""
-        import docker
 
         def build() -> Any:
-            api = docker.APIClient(base_url=self.endpoint.url, version="auto", timeout=self._timeout)
-            api.ping()
-            return api
+            # unix, npipe, tcp (+TLS from the endpoint), ssh:// and wsl:// (dial-stdio child process)
+            from tamer_tui.core.stdio_transport import connect_error, docker_api_client
+
+            api = None
+            try:
+                api = docker_api_client(self.endpoint, version="auto", timeout=self._timeout)
+                api.ping()
+                return api
+            except Exception as exc:
+                if api is not None:
+                    with contextlib.suppress(Exception):
+                        api.close()
+                raise (connect_error(exc, self.endpoint) or map_error(exc, self.name)) from exc
 
         async with self._lock:
             if self._api is not None:
@@ -424,15 +434,30 @@ class DockerRuntime(ContainerRuntime):
         api = self._client()
         host_config_args: dict[str, Any] = {}
         if spec.ports:
-            host_config_args["port_bindings"] = {cp: hp for cp, hp in spec.ports}
+            bindings: dict[int, list[int | None]] = {}
+            for cp, hp in spec.ports:
+                bindings.setdefault(cp, []).append(hp or None)  # None: the daemon picks a free port
+            host_config_args["port_bindings"] = {cp: hps if len(hps) > 1 else hps[0] for cp, hps in bindings.items()}
         if spec.network:
             host_config_args["network_mode"] = spec.network
+        if spec.volumes:
+            host_config_args["binds"] = list(spec.volumes)  # "SRC:DST[:ro]": a host path or a volume name
+        if spec.cpus:
+            host_config_args["nano_cpus"] = round(spec.cpus * 1e9)
+        if spec.memory:
+            host_config_args["mem_limit"] = spec.memory
+        if spec.restart_policy:
+            name, count = restart_parts(spec.restart_policy)
+            host_config_args["restart_policy"] = {"Name": name, "MaximumRetryCount": count}
+        if spec.auto_remove:
+            host_config_args["auto_remove"] = True
         host_config = api.create_host_config(**host_config_args)
         healthcheck = None
         if spec.healthcheck:
             interval = int(spec.health_interval_s * 1e9)
-            healthcheck = {"test": ["CMD", *spec.healthcheck], "interval": interval, "timeout": interval * 3,
-                           "retries": 3, "start_period": 0}
+            timeout = int(spec.health_timeout_s * 1e9) or interval * 3
+            healthcheck = {"test": ["CMD", *spec.healthcheck], "interval": interval, "timeout": timeout,
+                           "retries": spec.health_retries, "start_period": int(spec.health_start_period_s * 1e9)}
         result = await self._call(
             f"create {spec.name or spec.image}",
             api.create_container,
@@ -441,9 +466,13 @@ class DockerRuntime(ContainerRuntime):
             name=spec.name or None,
             environment={k: v for k, v in spec.env} or None,
             labels={k: v for k, v in spec.labels} or None,
-            ports=[cp for cp, _ in spec.ports] or None,
+            ports=sorted({cp for cp, _ in spec.ports}) or None,
             host_config=host_config,
             healthcheck=healthcheck,
+            entrypoint=list(spec.entrypoint) or None,
+            working_dir=spec.workdir or None,
+            user=spec.user or None,
+            tty=spec.tty,
         )
         return str(result["Id"])
 
@@ -676,6 +705,29 @@ class DockerRuntime(ContainerRuntime):
             raise map_error(exc, f"{self.name} events") from exc
         # a stream that ends without an error means the daemon went away
         raise RuntimeUnavailable(f"{self.name}: event stream closed by the daemon")
+
+    # -- live limits and health ------------------------------------------------------------
+    async def update_container(self, ident: str, limits: Limits) -> None:
+        """``POST /containers/{id}/update``: cpus (NanoCpus, or CpuQuota/CpuPeriod when the container was
+        limited that way), memory (with a MemorySwap that keeps the swap allowance) and the restart policy.
+
+        Works on running and stopped containers and persists. Docker cannot remove a ``--cpus`` or memory
+        limit from an existing container: asking raises NotSupported before anything changes.
+        """
+        if limits.is_empty():
+            return
+        api = self._client()
+        info = await self.inspect_container(ident)
+        body = docker_update_body(limits, info.get("HostConfig") or {}, engine=f"Docker ({self.name})")
+
+        def post() -> Any:
+            res = api._post_json(api._url("/containers/{0}/update", ident), data=body)
+            return api._result(res, True)
+
+        result = await self._call(f"update {ident}", post)
+        warnings = [str(w) for w in (result or {}).get("Warnings") or [] if w]
+        if warnings:  # e.g. a kernel without swap accounting: part of the update was not applied
+            raise BackendError(f"update {ident}: applied, but the daemon warned: {'; '.join(warnings)}")
 
 
 def _split_reference(reference: str) -> tuple[str, str | None]:

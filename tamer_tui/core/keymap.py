@@ -43,6 +43,18 @@ SCOPE_PARENTS: dict[str, tuple[str, ...]] = {
     "editor": ("app",),
     "helm": ("app",),
     "charts": ("app",),
+    "compose": ("table", "app"),
+    "compose_services": ("table", "app"),
+    "swarm_services": ("table", "app"),
+    "swarm_nodes": ("table", "app"),
+    "swarm_tasks": ("table", "app"),
+    "swarm_stacks": ("table", "app"),
+    "ppods": ("table", "app"),
+    "hosts": ("table", "app"),
+    "disk": ("table", "app"),
+    "output": ("app",),
+    "form": ("app",),
+    "preview": ("app",),
 }
 
 SCOPE_TITLES: dict[str, str] = {
@@ -66,6 +78,18 @@ SCOPE_TITLES: dict[str, str] = {
     "editor": "YAML editor (:edit, :new, :open, e on a row)",
     "helm": "Helm releases (:helm)",
     "charts": "Chart browser (:charts)",
+    "compose": "Compose projects (:compose)",
+    "compose_services": "Services of a compose project (:compose PROJECT)",
+    "swarm_services": "Swarm services (:swarm)",
+    "swarm_nodes": "Swarm nodes (:swarm nodes)",
+    "swarm_tasks": "Swarm tasks (:swarm tasks [SERVICE])",
+    "swarm_stacks": "Swarm stacks (:swarm stacks)",
+    "ppods": "Podman pods (:ppods)",
+    "hosts": "Hosts: Docker contexts, Podman connections, WSL distros (:hosts)",
+    "disk": "Disk usage (:df)",
+    "output": "Command output panels (compose, build, push, pull)",
+    "form": "Dialogs with fields (:run, :limits, :build)",
+    "preview": "Previews of generated files (:quadlet, :systemd)",
 }
 
 #: Keys Textual or the terminal already own; no action may take them.
@@ -177,6 +201,13 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
         ("rename", "n", "rename"),
         ("kill", "ctrl+k", "kill"),
         ("delete", "ctrl+d", "delete"),
+        ("run", "c", "create and run a container (dialog: image, ports, env, volumes, limits, health check)"),
+        ("run_like", "ctrl+r", "run a new container like the highlighted one (dialog pre-filled)"),
+        ("limits", "L", "CPU and memory limits, restart policy (live)"),
+        ("health", "H", "health check state and log"),
+        ("systemd", "U", "systemd units for the container (Podman generate systemd)"),
+        ("quadlet", "Q", "Quadlet .container file (preview, then write)"),
+        ("kube_generate", "K", "podman kube generate, opened in the YAML editor"),
     ])
     + _defs("images", [
         ("open", "enter", "open the image (inspect)"),
@@ -186,7 +217,10 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
         ("pull", "p", "pull"),
         ("tag", "t", "tag"),
         ("delete", "ctrl+d", "delete"),
-        ("prune", "ctrl+x", "prune dangling images"),
+        ("prune", "ctrl+x", "prune dangling images (shows what would go first)"),
+        ("build", "b", "build an image (dialog: context, Dockerfile, tags, build args, target, secrets)"),
+        ("push", "P", "push the image (progress; registry credentials from the keyring or Docker's config)"),
+        ("run", "c", "run a container from the image (dialog)"),
     ])
     + _defs("networks", [
         ("open", "enter", "open the network (inspect)"),
@@ -281,6 +315,94 @@ DEFAULT_BINDINGS: tuple[KeyDef, ...] = tuple(
         ("versions", "a", "every version / only the latest"),
         ("install", "i", "install the highlighted version (values editor; helm CLI)"),
         ("update", "U", "update the repositories' indexes"),
+    ])
+    + _defs("compose", [
+        ("open", "enter", "the project's services"),
+        ("describe", "d", "project details: compose files, directory, services, containers"),
+        ("up", "u", "up (detached)"),
+        ("stop", "x", "stop"),
+        ("start", "s", "start"),
+        ("restart", "r", "restart"),
+        ("down", "ctrl+d", "down: stop and remove the containers and networks (confirm)"),
+        ("pull", "p", "pull the images"),
+        ("build", "b", "build the images"),
+        ("logs", "l", "logs of the whole project (aggregated; containers join as they start)"),
+    ])
+    + _defs("compose_services", [
+        ("open", "enter", "the service's containers"),
+        ("up", "u", "up this service (detached)"),
+        ("stop", "x", "stop this service"),
+        ("start", "s", "start this service"),
+        ("restart", "r", "restart this service"),
+        ("pull", "p", "pull this service's image"),
+        ("build", "b", "build this service's image"),
+        ("logs", "l", "logs of this service"),
+        ("shell", "ctrl+s", "shell in the service's first running container"),
+    ])
+    + _defs("swarm_services", [
+        ("open", "enter", "the service's tasks"),
+        ("describe", "d", "inspect the service"),
+        ("scale", "s", "scale (replicated services)"),
+        ("update_image", "u", "update the image"),
+        ("rollback", "z", "roll back to the previous spec"),
+        ("logs", "l", "service logs (all tasks)"),
+        ("delete", "ctrl+d", "remove the service (confirm)"),
+    ])
+    + _defs("swarm_nodes", [
+        ("describe", "d", "inspect the node"),
+        ("drain", "D", "drain: move the node's tasks away"),
+        ("activate", "a", "activate (accept tasks again)"),
+        ("pause", "p", "pause (keep tasks, take no new ones)"),
+    ])
+    + _defs("swarm_tasks", [
+        ("describe", "d", "inspect the task's service"),
+        ("logs", "l", "logs of the task's service"),
+    ])
+    + _defs("swarm_stacks", [
+        ("open", "enter", "the stack's services"),
+        ("delete", "ctrl+d", "remove the stack: its services, networks, configs, secrets (confirm)"),
+    ])
+    + _defs("ppods", [
+        ("open", "enter", "the pod's containers"),
+        ("describe", "d", "inspect the pod"),
+        ("create", "n", "create a pod"),
+        ("start", "u", "start"),
+        ("stop", "x", "stop"),
+        ("restart", "r", "restart"),
+        ("pause", "p", "pause / unpause"),
+        ("kill", "ctrl+k", "kill"),
+        ("delete", "ctrl+d", "remove (confirm)"),
+        ("stats", "t", "per-container stats of the pod"),
+        ("top", "T", "processes of the pod"),
+        ("logs", "l", "logs of the pod's containers (aggregated)"),
+        ("systemd", "U", "systemd units for the pod (generate systemd)"),
+        ("quadlet", "Q", "Quadlet .pod + .container files (preview, then write)"),
+        ("kube_generate", "K", "podman kube generate, opened in the YAML editor"),
+    ])
+    + _defs("hosts", [
+        ("use", "enter", "show only this host"),
+        ("toggle", "space", "add / remove this host from the shown ones (several: a host column)"),
+        ("all", "a", "show every reachable host together"),
+        ("probe", "p", "probe every host again"),
+        ("describe", "d", "details of the host (version, OS, rootless, socket)"),
+    ])
+    + _defs("disk", [
+        ("prune", "ctrl+x", "prune the highlighted category (shows what would go first)"),
+        ("delete", "ctrl+d", "remove the highlighted item (confirm)"),
+        ("reload", "ctrl+r", "measure again"),
+    ])
+    + _defs("output", [
+        ("follow", "s", "toggle following the output"),
+        ("cancel", "ctrl+k", "stop the running command"),
+        ("copy", "y", "copy the output"),
+    ])
+    + _defs("form", [
+        ("submit", "ctrl+s", "validate and run"),
+    ])
+    + _defs("preview", [
+        ("write", "w", "write the file(s) (asks before overwriting)"),
+        ("copy", "y", "copy the text"),
+        ("next", "n", "next file"),
     ])
     + _defs("contexts", [
         ("switch", "enter", "switch to the context"),

@@ -6,8 +6,9 @@ Targets::
     deploy|sts|ds|job|rs/NS/NAME    all pods of a workload (pods of a rollout join by themselves)
     selector/NS/LABEL-SELECTOR      all pods matching a label selector
     container/[RUNTIME:]NAME        a Docker or Podman container
-    compose/PROJECT[/SERVICE]       the containers of a compose project (label com.docker.compose.project)
+    compose/[RUNTIME:]PROJECT[/SERVICE]  the containers of a compose project (docker-compose, podman-compose)
     podman-pod/NAME                 the containers of a Podman pod
+    service/[RUNTIME:]NAME          every task of a Docker Swarm service (the daemon's service logs)
 
 Options: ``--tail=N|all``, ``--since=30s|5m|1h|all``, ``--timestamps``, ``--previous``.
 """
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tamer_tui.core.commands import parse_target
+from tamer_tui.core.compose import container_number, project_of, service_of
 from tamer_tui.core.errors import InvalidInput, NotFound, RuntimeUnavailable, TamerError
 from tamer_tui.core.logstream import (
     WORKLOAD_ALIASES,
@@ -186,9 +188,54 @@ async def _find_podman_pod(runtimes: list[Any], ident: str) -> tuple[Any, Any]:
     return hits[0]
 
 
+async def _open_compose_logs(runtimes: list[Any], rest: str, options: LogOptions) -> LogSession:
+    """``compose/[RUNTIME:]PROJECT[/SERVICE]``: the containers of a compose project, grouped by the label
+    helpers of :mod:`tamer_tui.core.compose` (docker-compose v1/v2 and podman-compose projects alike)."""
+    runtime_name, sep, spec = rest.partition(":")
+    if sep and any(rt.name == runtime_name for rt in runtimes):
+        runtimes = [rt for rt in runtimes if rt.name == runtime_name]
+    else:
+        runtime_name, spec = "", rest
+    project, _, service = spec.partition("/")
+    if not project:
+        raise InvalidInput("logs compose: expected compose/[RUNTIME:]PROJECT[/SERVICE]")
+    projects: set[str] = set()
+    services: set[str] = set()
+    holders: set[str] = set()  # runtimes that have the project
+    for rt in runtimes:
+        with contextlib.suppress(TamerError):
+            for row in await _containers(rt):
+                name = project_of(row)
+                if name:
+                    projects.add(name)
+                if name == project:
+                    holders.add(rt.name)
+                    services.add(service_of(row) or row.name)
+    if project not in projects:
+        known = ", ".join(sorted(projects)) or "none"
+        where = f" on {runtime_name}" if runtime_name else ""
+        raise NotFound(f"no containers of compose project {project!r}{where} (projects: {known})")
+    if service and service not in services:
+        raise NotFound(f"compose project {project!r} has no service {service!r} "
+                       f"(services: {', '.join(sorted(services))})")
+    several = len(holders) > 1  # the same project name on two engines: say which is which
+
+    def in_project(row: ContainerRow) -> bool:
+        return project_of(row) == project and service in ("", service_of(row) or row.name)
+
+    def compose_label(row: ContainerRow) -> str:
+        svc = service_of(row)
+        number = container_number(row)
+        text = f"{svc}-{number}" if svc and number else row.name
+        return f"{row.runtime}:{text}" if several else text
+
+    title = f"compose/{runtime_name + ':' if runtime_name else ''}{project}" + (f"/{service}" if service else "")
+    return runtime_session(runtimes, title, in_project, compose_label, options)
+
+
 async def open_runtime_logs(manager: Any, target: str, options: LogOptions) -> LogSession:
-    """A session for a Docker/Podman target (``container/``, ``compose/``, ``podman-pod/``); a target
-    that does not exist raises here."""
+    """A session for a Docker/Podman target (``container/``, ``compose/``, ``podman-pod/``, a swarm
+    ``service/``); a target that does not exist raises here."""
     from tamer_tui.core.manager import resolve_target
 
     if options.previous:
@@ -197,34 +244,11 @@ async def open_runtime_logs(manager: Any, target: str, options: LogOptions) -> L
     kind = kind.lower()
     runtimes = list(manager.runtimes)
     if kind == "compose":
-        project, _, service = rest.partition("/")
-        if not project:
-            raise InvalidInput("logs compose: expected compose/PROJECT[/SERVICE]")
+        return await _open_compose_logs(runtimes, rest, options)
+    if kind in ("service", "swarm-service"):
+        from tamer_tui.core.swarm import open_service_logs
 
-        def in_project(row: ContainerRow) -> bool:
-            return row.label(COMPOSE_PROJECT) == project and service in ("", row.label(COMPOSE_SERVICE))
-
-        def compose_label(row: ContainerRow) -> str:
-            svc = row.label(COMPOSE_SERVICE) or row.name
-            number = row.label(COMPOSE_NUMBER)
-            return f"{svc}-{number}" if number else row.name
-
-        projects: set[str] = set()
-        services: set[str] = set()
-        for rt in runtimes:
-            with contextlib.suppress(TamerError):
-                for row in await _containers(rt):
-                    projects.add(row.label(COMPOSE_PROJECT))
-                    if row.label(COMPOSE_PROJECT) == project:
-                        services.add(row.label(COMPOSE_SERVICE))
-        if project not in projects:
-            known = ", ".join(sorted(p for p in projects if p)) or "none"
-            raise NotFound(f"no containers of compose project {project!r} (projects: {known})")
-        if service and service not in services:
-            raise NotFound(f"compose project {project!r} has no service {service!r} "
-                           f"(services: {', '.join(sorted(x for x in services if x))})")
-        return runtime_session(runtimes, f"compose/{project}" + (f"/{service}" if service else ""),
-                               in_project, compose_label, options)
+        return await open_service_logs(runtimes, rest, options)
     if kind in ("podman-pod", "ppod", "pod-podman"):
         if not rest:
             raise InvalidInput("logs podman-pod: expected podman-pod/NAME")

@@ -67,6 +67,19 @@ class RuntimeManager:
         except KeyError:
             raise NotFound(f"no runtime named {name!r} (known: {', '.join(self.states) or 'none'})") from None
 
+    def set_shown(self, endpoints: Sequence[RuntimeEndpoint]) -> list[ContainerRuntime]:
+        """Show exactly these endpoints (the Hosts screen's choice): states of endpoints already shown are
+        kept (connections stay open), new ones are added unconnected; returns the dropped runtimes, which
+        the caller closes."""
+        if not endpoints:
+            raise InvalidInput("at least one host must stay shown")
+        old = self.states
+        self.states = {}
+        for ep in endpoints:
+            self.states[ep.name] = old.pop(ep.name) if ep.name in old else RuntimeState(ep, make_runtime(ep))
+        self.endpoints = list(endpoints)
+        return [s.runtime for s in old.values()]
+
     def guard(self, action: str) -> None:
         """Raise ``ReadOnlyMode`` for a mutation under ``--readonly``."""
         if self.readonly:

@@ -38,6 +38,14 @@ class RuntimeEndpoint:
     url: str  # unix:///run/podman/podman.sock, tcp://127.0.0.1:2375, ssh://...
     source: str  # "DOCKER_HOST", "docker context foo", "default socket", ...
     rootless: bool = False
+    # TLS for tcp:// endpoints: ``tls_verify`` None = plain TCP; True = TLS verifying the server
+    # (against ``tls_ca``, else the system CAs); False = TLS without verification. The client
+    # certificate (``tls_cert`` + ``tls_key``) is presented when both are set.
+    tls_ca: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_verify: bool | None = None
+    identity: str = ""  # ssh identity file for ssh:// endpoints ("" = ssh's own defaults)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,17 +219,33 @@ class LogLine:
 
 @dataclass(frozen=True, slots=True)
 class ContainerSpec:
-    """What ``create_container`` needs; argv lists only, never shell strings."""
+    """What ``create_container`` needs; argv lists only, never shell strings.
+
+    Parsed and validated from the Run form by :func:`tamer_tui.core.runspec.build_spec`; 0 / "" / () mean
+    "not set" (the image's or the engine's default).
+    """
 
     image: str
     name: str = ""
     command: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
-    ports: tuple[tuple[int, int], ...] = ()  # (container_port, host_port)
+    ports: tuple[tuple[int, int], ...] = ()  # (container_port, host_port); host_port 0: the engine picks one (TCP)
     network: str = ""
     healthcheck: tuple[str, ...] = ()  # argv for CMD healthcheck
     health_interval_s: float = 1.0
+    volumes: tuple[str, ...] = ()  # "SRC:DST" or "SRC:DST:ro"; SRC an absolute host path or a volume name
+    cpus: float = 0.0  # 0: no CPU limit
+    memory: int = 0  # bytes; 0: no memory limit
+    restart_policy: str = ""  # "" (= no), "always", "unless-stopped", "on-failure" or "on-failure:N"
+    health_retries: int = 3
+    health_timeout_s: float = 0.0  # 0: a runtime default (Docker 3 x interval, Podman max(interval, 5 s))
+    health_start_period_s: float = 0.0
+    entrypoint: tuple[str, ...] = ()  # () keeps the image's entrypoint
+    workdir: str = ""
+    user: str = ""  # "name", "uid" or "uid:gid"
+    tty: bool = False
+    auto_remove: bool = False
 
 
 JSON = dict[str, Any]

@@ -78,6 +78,18 @@ from tamer_tui.core.models import (
     StatsSample,
     VolumeRow,
 )
+from tamer_tui.core.runspec import (
+    CPU_PERIOD_US,
+    Limits,
+    NotSupported,
+    check_limits,
+    is_bind_source,
+    podman_restart_params,
+    podman_update_body,
+    restart_parts,
+    split_volume,
+    version_tuple,
+)
 from tamer_tui.core.runtime import ContainerRuntime
 
 T = TypeVar("T")
@@ -568,10 +580,45 @@ def build_create_body(spec: ContainerSpec, pod: str = "") -> dict[str, Any]:
         body["healthconfig"] = {
             "Test": ["CMD", *spec.healthcheck],
             "Interval": interval_ns,
-            "Timeout": max(interval_ns, int(5e9)),
-            "Retries": 3,
-            "StartPeriod": 0,
+            "Timeout": int(spec.health_timeout_s * 1e9) or max(interval_ns, int(5e9)),
+            "Retries": spec.health_retries,
+            "StartPeriod": int(spec.health_start_period_s * 1e9),
         }
+    named: list[dict[str, Any]] = []
+    mounts: list[dict[str, Any]] = []
+    for volume in spec.volumes:
+        src, dst, read_only = split_volume(volume)
+        options = ["ro"] if read_only else []
+        if is_bind_source(src):
+            mounts.append({"destination": dst, "type": "bind", "source": src, "options": options})
+        else:  # a named volume (created on first use)
+            named.append({"Name": src, "Dest": dst, "Options": options})
+    if named:
+        body["volumes"] = named
+    if mounts:
+        body["mounts"] = mounts
+    resources: dict[str, Any] = {}
+    if spec.cpus:
+        resources["cpu"] = {"quota": round(spec.cpus * CPU_PERIOD_US), "period": CPU_PERIOD_US}
+    if spec.memory:
+        resources["memory"] = {"limit": spec.memory}
+    if resources:
+        body["resource_limits"] = resources
+    if spec.restart_policy:
+        policy, tries = restart_parts(spec.restart_policy)
+        body["restart_policy"] = policy
+        if tries:
+            body["restart_tries"] = tries
+    if spec.entrypoint:
+        body["entrypoint"] = list(spec.entrypoint)
+    if spec.workdir:
+        body["work_dir"] = spec.workdir
+    if spec.user:
+        body["user"] = spec.user
+    if spec.tty:
+        body["terminal"] = True
+    if spec.auto_remove:
+        body["remove"] = True
     return body
 
 
@@ -957,7 +1004,14 @@ class PodmanRuntime(ContainerRuntime):
         except ImportError as exc:  # pragma: no cover - podman-py is a hard dependency
             raise RuntimeUnavailable("podman-py is not installed") from exc
         try:
-            api = PodmanClient(base_url=self.endpoint.url).api
+            if urllib.parse.urlsplit(self.endpoint.url).scheme.lower() in ("ssh", "wsl"):
+                # podman-py's own ssh adapter cannot work (it reads the ssh process's pipes, not the
+                # forwarded socket): ssh:// and wsl:// go through `podman system dial-stdio` instead.
+                from tamer_tui.core.stdio_transport import podman_api_client
+
+                api = podman_api_client(self.endpoint)
+            else:
+                api = PodmanClient(base_url=self.endpoint.url).api
         except (ValueError, TypeError) as exc:
             raise InvalidInput(f"unusable Podman URL {self.endpoint.url!r}: {exc}") from exc
         except Exception as exc:
@@ -1465,3 +1519,46 @@ class PodmanRuntime(ContainerRuntime):
         )
         async for event in self._stream(stream):
             yield event
+
+    # -- live limits and health ------------------------------------------------------------------
+    async def _engine_version(self) -> str:
+        """The service's Podman version ("4.3.1"): from the API prefix learnt at connect, else /info."""
+        m = re.match(r"/v(\d+\.\d+\.\d+)", str(getattr(self, "_path_prefix", "") or ""))
+        if m:
+            return m.group(1)
+        return (await self.info()).version
+
+    async def update_container(self, ident: str, limits: Limits) -> None:
+        """libpod ``POST /containers/{id}/update``: cpus and memory as an OCI ``LinuxResources`` body (0 removes
+        a limit); the restart policy as Podman 5's ``restartPolicy``/``restartRetries`` parameters.
+
+        Podman 4.x (checked on 4.3.1): there is no way to change the restart policy (the parameters are
+        silently ignored, so asking raises NotSupported before anything changes); limits can only be changed
+        on a running container (else runc fails without a reason: Conflict is raised first); and the change
+        is applied to the running cgroup only - inspect keeps showing the create-time values and a restart
+        of the container brings those back.
+        """
+        if limits.is_empty():
+            return
+        checked = check_limits(limits)
+        info = await self.inspect_container(ident)
+        version = await self._engine_version()
+        major = (version_tuple(version) or (0,))[0]
+        params: dict[str, str] = {}
+        if checked.restart_policy is not None:
+            if major < 5:
+                raise NotSupported(
+                    f"Podman {version} cannot change the restart policy of an existing container (podman update "
+                    "--restart needs Podman 5): recreate the container with the new policy"
+                )
+            params = podman_restart_params(checked.restart_policy)
+        body = podman_update_body(checked, info.get("HostConfig") or {})
+        if major < 5 and body:
+            state = str((info.get("State") or {}).get("Status") or "unknown")
+            if state != "running":
+                raise Conflict(
+                    f"Podman {version} can only change the limits of a running container: '{ident}' is {state}"
+                )
+        await self._acall(
+            "POST", f"/containers/{_quote(ident)}/update", f"container '{ident}'", params=params, body=body
+        )

@@ -33,6 +33,7 @@ from tamer_tui.core.models import (
     StatsSample,
     VolumeRow,
 )
+from tamer_tui.core.runspec import HealthState, Limits, NotSupported, check_limits, health_from_inspect
 
 
 class ContainerRuntime(abc.ABC):
@@ -243,3 +244,18 @@ class ContainerRuntime(abc.ABC):
     @abc.abstractmethod
     def events(self, since: float | None = None) -> AsyncIterator[RuntimeEvent]:
         """The daemon's event stream (container, image, network, volume events) from ``since``."""
+
+    # -- live limits and health (tamer_tui.core.runspec) -------------------------------------
+    async def update_container(self, ident: str, limits: Limits) -> None:
+        """Change a container's CPU/memory limits and restart policy in place (``None`` fields unchanged).
+
+        Runtimes that can override this; where the engine cannot do part of it the whole update is refused
+        with :class:`~tamer_tui.core.runspec.NotSupported` naming the engine and what it lacks.
+        """
+        check_limits(limits)
+        raise NotSupported(f"{self.name}: changing the limits of an existing container is not supported "
+                           f"by the {self.endpoint.kind.value} backend")
+
+    async def health_log(self, ident: str) -> HealthState:
+        """The container's health status, failing streak and recent check runs (from its inspect output)."""
+        return health_from_inspect(await self.inspect_container(ident))

@@ -263,25 +263,21 @@ async def cmd_tag(app: TamerApp, cmd: Command) -> None:
 
 
 async def cmd_prune(app: TamerApp, cmd: Command) -> None:
+    """``prune KIND [RUNTIME]``: what would go and the bytes it frees are shown before anything is removed."""
+    from tamer_tui.core.diskusage import PRUNE_KINDS
+    from tamer_tui.ui.image_actions import prune_with_preview
+
     _need(cmd, 1)
-    kind = cmd.args[0].lower().rstrip("s")
-    if kind not in ("image", "network", "volume"):
-        raise InvalidInput("usage: prune images|networks|volumes [RUNTIME]")
+    kind = cmd.args[0].lower()
+    kind = {"image": "images", "dangling": "dangling-images", "network": "networks", "volume": "volumes",
+            "container": "containers", "cache": "build-cache", "builder": "build-cache"}.get(kind, kind)
+    if kind not in PRUNE_KINDS:
+        raise InvalidInput(f"usage: prune {'|'.join(PRUNE_KINDS)} [RUNTIME]")
     runtimes = [_pick_runtime(app, cmd.args[1])] if len(cmd.args) > 1 else [
         s.runtime for s in app.session.manager.states.values() if s.reachable
     ]
-    names = ", ".join(rt.name for rt in runtimes)
-    what = {"image": "dangling images", "network": "unused networks", "volume": "unused volumes"}[kind]
-    if not await app.confirm(f"Prune {what} on {names}?", "Prune"):
-        app.report("prune cancelled")
-        return
-    total = 0
-    count = 0
     for rt in runtimes:
-        result = await getattr(rt, f"prune_{kind}s")()
-        total += result.space_reclaimed
-        count += len(result.deleted)
-    app.report(f"pruned {count} {kind}(s), reclaimed {human_size(total)}")
+        await prune_with_preview(app, rt, kind)
 
 
 async def cmd_create(app: TamerApp, cmd: Command) -> None:

@@ -29,6 +29,7 @@ from tamer_tui.core.session import Session
 from tamer_tui.core.settings import LogSettings
 from tamer_tui.core.stats_poller import StatsPoller
 from tamer_tui.ui.bindings import kb
+from tamer_tui.ui.engine_nav import EngineNavigation
 from tamer_tui.ui.format import human_size, published_urls
 from tamer_tui.ui.kube_nav import KubeNavigation, words_of
 from tamer_tui.ui.screens.confirm_screen import ConfirmScreen
@@ -112,7 +113,7 @@ class TamerCommands(Provider):
                 yield Hit(1.0, f":{spec.name}", lambda s=spec: app.execute(s.name), help=spec.help)
 
 
-class TamerApp(KubeNavigation, App[None]):
+class TamerApp(KubeNavigation, EngineNavigation, App[None]):
     """Tamer's Textual app."""
 
     CSS_PATH = "app.tcss"
@@ -138,6 +139,8 @@ class TamerApp(KubeNavigation, App[None]):
         self.runtime_notes: dict[str, str] = {}
         self.last_result: str = ""  # last action's outcome, for tests and `tamer -c` scripts
         self.kube_screens: OrderedDict[str, Any] = OrderedDict()
+        self.engine_screens: OrderedDict[str, Any] = OrderedDict()
+        self.output_jobs: list[Any] = []
 
     # -- start -------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -345,9 +348,22 @@ class TamerApp(KubeNavigation, App[None]):
             self.report(str(exc), "error")
 
     async def _dispatch(self, cmd: Command) -> None:
-        from tamer_tui.ui import actions
+        from tamer_tui.ui import (
+            actions,
+            compose_actions,
+            container_actions,
+            host_actions,
+            image_actions,
+            podman_actions,
+            swarm_actions,
+        )
 
-        handler = getattr(actions, f"cmd_{cmd.name}", None)
+        handler = None
+        for module in (actions, compose_actions, swarm_actions, podman_actions, image_actions, container_actions,
+                       host_actions):
+            handler = getattr(module, f"cmd_{cmd.name}", None)
+            if handler is not None:
+                break
         if handler is None:
             raise InvalidInput(f"{cmd.name}: not available here")
         await handler(self, cmd)

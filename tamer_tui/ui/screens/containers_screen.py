@@ -54,6 +54,13 @@ class ContainersScreen(ResourceScreen):
         kb("containers.rename", "prompt_run('rename', 'New name')", "Rename"),
         kb("containers.kill", "run('kill')", "Kill"),
         kb("containers.delete", "run('rm')", "Delete"),
+        kb("containers.run", "run_dialog", "Run"),
+        kb("containers.run_like", "run_like", "Run like", show=False),
+        kb("containers.limits", "run('limits')", "Limits"),
+        kb("containers.health", "run('health')", "Health", show=False),
+        kb("containers.systemd", "run('systemd')", "systemd", show=False),
+        kb("containers.quadlet", "run('quadlet')", "Quadlet", show=False),
+        kb("containers.kube_generate", "run('kgen')", "Kube YAML", show=False),
         sort_binding("table.sort_name", "name"),
         sort_binding("table.sort_status", "state"),
         sort_binding("table.sort_age", "age"),
@@ -88,6 +95,12 @@ class ContainersScreen(ResourceScreen):
 
     def target_of(self, row: ContainerRow) -> str:
         return f"container/{row.runtime}:{row.id}"
+
+    def action_run_dialog(self) -> None:
+        self.tamer.execute("run")
+
+    def action_run_like(self) -> None:
+        self.action_run("run --like")
 
     def action_toggle_pause(self) -> None:
         row = self.table.cursor_row

@@ -28,6 +28,9 @@ class ImagesScreen(ResourceScreen):
         kb("images.tag", "prompt_run('tag', 'New tag (repo[:tag])')", "Tag"),
         kb("images.delete", "run('rm')", "Delete"),
         kb("images.prune", "prune", "Prune"),
+        kb("images.build", "build", "Build"),
+        kb("images.push", "push", "Push"),
+        kb("images.run", "run_container", "Run"),
         sort_binding("table.sort_name", "name"),
         sort_binding("table.sort_size", "size"),
         sort_binding("table.sort_age", "age"),
@@ -59,4 +62,19 @@ class ImagesScreen(ResourceScreen):
         self.tamer.prompt_then_execute("Image to pull (e.g. docker.io/library/alpine:3)", lambda v: f"pull {v}")
 
     def action_prune(self) -> None:
-        self.tamer.execute("prune images")
+        self.tamer.execute("prune dangling-images")
+
+    def action_build(self) -> None:
+        self.tamer.execute("build")
+
+    def action_push(self) -> None:
+        row = self.table.cursor_row
+        if row is None or not row.tags:
+            self.set_status("push needs a tagged image (t tags one)", "warning")
+            return
+        self.tamer.execute(f"push {row.runtime}:{row.tags[0]}")
+
+    def action_run_container(self) -> None:
+        row = self.table.cursor_row
+        image = (row.tags[0] if row.tags else row.id) if row is not None else ""
+        self.tamer.execute(f"run --dialog {row.runtime}:{image}" if row is not None else "run")

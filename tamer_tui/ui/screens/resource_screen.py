@@ -97,6 +97,17 @@ class ResourceScreen(Screen[None]):
         self.table.focus()
 
     # -- feed --------------------------------------------------------------------------
+    def restart_feed(self) -> None:
+        """The shown runtimes changed (:hosts): drop rows of runtimes no longer shown, follow the new set."""
+        shown = {rt.name for rt in self.tamer.session.manager.runtimes}
+        for source in {getattr(r, "runtime", "") for r in self.store.rows.values()} - shown:
+            self.store.drop_source(source)
+        self.source_state = {k: v for k, v in self.source_state.items() if k in shown}
+        if self.is_mounted:
+            self.run_worker(self._consume, name=f"{self.resource}-feed",  # type: ignore[arg-type]
+                            group=f"feed-{self.resource}", exclusive=True)
+            self._schedule_flush()
+
     async def _consume(self) -> None:
         async for msg in self.feed():
             self.apply(msg)

@@ -1,0 +1,1 @@
+"""Docker Swarm tests: pure parsers, and the real dockerd turned into a one-node swarm."""
