@@ -1001,7 +1001,9 @@ def split_reference(reference: str) -> tuple[str, str]:
     return ref, "latest"
 
 
-_DENIED = ("denied", "unauthorized", "authentication required", "401", "403", "insufficient_scope")
+_DENIED = ("denied", "unauthorized", "authentication required", "insufficient_scope")
+# an HTTP status, not part of a port or an address ("127.0.0.1:34017" must not read as 401)
+_DENIED_STATUS = re.compile(r"(?<![\d:.])40[13](?![\d])")
 _MISSING_LOCAL = ("does not exist locally", "image not known", "no such image", "reference does not exist")
 _UNREACHABLE = (
     "no such host",
@@ -1025,7 +1027,9 @@ def push_error(reference: str, message: str) -> TamerError:
     registry = registry_of(reference)
     if any(marker in lowered for marker in _MISSING_LOCAL):
         return NotFound(f"push {reference}: there is no local image with that name ({text})")
-    if any(marker in lowered for marker in _DENIED):
+    if any(marker in lowered for marker in _UNREACHABLE) and not any(m in lowered for m in _DENIED):
+        return BackendError(f"push {reference}: registry {registry} is unknown or unreachable ({text})")
+    if any(marker in lowered for marker in _DENIED) or _DENIED_STATUS.search(lowered):
         return PermissionDenied(
             f"push {reference}: {registry} denied access - log in (store credentials for {registry}) "
             f"or check the repository name ({text})"

@@ -381,12 +381,19 @@ def session_api(runtime: Any) -> Any:
     The SDK keeps one connection pool per URL, and every exec session has its own URLs
     (``/exec/{id}/json``, ``/exec/{id}/resize``): on the shared client each session would leave
     pooled sockets behind, on a private one they are closed when the session ends."""
-    import docker
+    from tamer_tui.core.stdio_transport import docker_api_client
 
     shared = _api(runtime)
     version = str(getattr(shared, "_version", "") or "auto")
     timeout = getattr(shared, "timeout", 60)
-    return _mapped(runtime.name, docker.APIClient, base_url=runtime.endpoint.url, version=version, timeout=timeout)
+    # the same transport as the runtime's (TLS material, ssh:// and wsl:// through dial-stdio)
+    return _mapped(runtime.name, docker_api_client, runtime.endpoint, version=version, timeout=timeout)
+
+
+def raw_hijack_ok(runtime: Any) -> bool:
+    """The raw-socket hijack only speaks plain HTTP to unix:// and tcp://; TLS goes through the SDK."""
+    return endpoint_address(str(runtime.endpoint.url)) is not None and getattr(runtime.endpoint, "tls_verify",
+                                                                               None) is None
 
 
 def _mapped(what: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -501,7 +508,7 @@ def open_exec(runtime: Any, ident: str, argv: list[str], *, tty: bool, stdin: bo
         if not exec_id:
             raise BackendError(f"{what}: Docker did not create an exec session")
         url = str(runtime.endpoint.url)
-        if endpoint_address(url) is not None:
+        if raw_hijack_ok(runtime):
             sock, rest = hijack(url, _start_path(api, f"/exec/{exec_id}/start"), {"Detach": False, "Tty": tty}, what)
             return DockerExecStream(api, exec_id, sock, tty=tty, buffered=rest, what=what)
         conn, holder = _open_sdk_socket(what, lambda: api.exec_start(exec_id, tty=tty, socket=True))
@@ -523,7 +530,7 @@ def open_attach(runtime: Any, ident: str, what: str) -> DockerAttachStream:
         params = {"stream": "1", "stdin": "1" if stdin else "0", "stdout": "1", "stderr": "1", "logs": "0",
                   "detachKeys": "ctrl-p,ctrl-q"}
         url = str(runtime.endpoint.url)
-        if endpoint_address(url) is not None:
+        if raw_hijack_ok(runtime):
             path = _start_path(api, f"/containers/{urllib.parse.quote(ident, safe='')}/attach")
             sock, rest = hijack(url, path, None, what, params=params)
             return DockerAttachStream(api, ident, sock, tty=tty, buffered=rest, what=what)

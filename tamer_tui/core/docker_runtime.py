@@ -603,13 +603,14 @@ class DockerRuntime(ContainerRuntime):
     async def image_history(self, ident: str) -> list[dict[str, Any]]:
         return await self._call(f"image {ident}", self._client().history, ident)  # type: ignore[no-any-return]
 
-    async def pull_image(self, reference: str) -> AsyncIterator[PullProgress]:  # type: ignore[override]
+    async def pull_image(self, reference: str, auth: Any = None) -> AsyncIterator[PullProgress]:  # type: ignore[override]
         api = self._client()
         repo, tag = _split_reference(reference)
+        auth_config = auth.docker_auth_config() if auth is not None else None
 
         def open_stream() -> Any:
             try:
-                return api.pull(repo, tag=tag, stream=True, decode=True)
+                return api.pull(repo, tag=tag, stream=True, decode=True, auth_config=auth_config)
             except Exception as exc:  # noqa: BLE001
                 raise map_error(exc, f"pull {reference}") from exc
 

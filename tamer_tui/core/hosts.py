@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from tamer_tui.core import platform
 from tamer_tui.core.detect import (
@@ -206,7 +207,7 @@ class WslProbe:
         found: list[HostEntry] = []
         for (distro, kind), version in zip(jobs, versions, strict=True):
             if version:
-                found.append(HostEntry(f"{kind.value}@wsl-{distro}", kind, f"wsl://{distro}", "wsl",
+                found.append(HostEntry(f"{kind.value}@wsl-{distro}", kind, f"wsl://{quote(distro, safe='')}", "wsl",
                                        f"wsl distro {distro}", False, description=f"{kind.value} {version}"))
         return found
 
@@ -222,21 +223,26 @@ def _unique(name: str, used: set[str]) -> str:
 
 def list_hosts(env: Mapping[str, str] | None = None, home: Path | None = None, *, wsl: WslProbe | None = None,
                find_wsl: bool = True, settings: Settings | None = None, probe_exists: Any = os.path.exists,
-               platform_name: str | None = None, system_dirs: Sequence[Path] | None = None) -> list[HostEntry]:
+               platform_name: str | None = None, system_dirs: Sequence[Path] | None = None,
+               notes: list[str] | None = None) -> list[HostEntry]:
     """Every host: detected endpoints, every Docker context, every Podman connection, WSL engines.
 
     ``wsl`` probes WSL; when None and ``find_wsl`` is true, :meth:`WslProbe.find` looks for
     wsl.exe (nothing happens without one). ``settings``, ``probe_exists``, ``platform_name`` and
-    ``system_dirs`` are passed to :func:`detect` (tests pass their own).
+    ``system_dirs`` are passed to :func:`detect` (tests pass their own); an engine disabled in
+    ``settings`` gets no hosts at all. ``notes`` (when given) receives what detection and the WSL
+    probe noticed on the way (unreadable files, a failing wsl.exe ...).
     """
     environ: Mapping[str, str] = os.environ if env is None else env
     home_path = home or platform.home_dir(environ)
     detection = detect(environ, home_path, probe_exists, settings, platform_name, system_dirs)
+    if notes is not None:
+        notes.extend(detection.notes)
     hosts: list[HostEntry] = []
     seen: set[str] = set()
     used: set[str] = set()
     current_kinds: set[RuntimeKind] = set()
-    contexts = {c.name: c for c in docker_contexts(environ, home_path)}
+    contexts = {c.name: c for c in docker_contexts(environ, home_path, notes)}
 
     def add(entry: HostEntry) -> None:
         key = normalize_url(entry.url)
@@ -256,7 +262,9 @@ def list_hosts(env: Mapping[str, str] | None = None, home: Path | None = None, *
             context = contexts.get(endpoint.source.removeprefix("docker context "))
             description = context.description if context else ""
         add(host_from_endpoint(endpoint, current, description))
-    for context in contexts.values():
+    docker_on = settings is None or settings.runtimes.docker.enabled
+    podman_on = settings is None or settings.runtimes.podman.enabled
+    for context in contexts.values() if docker_on else ():
         if url_scheme(context.host) not in DOCKER_URL_SCHEMES:
             continue
         name = _unique(f"docker@{context.name}", used)
@@ -266,8 +274,12 @@ def list_hosts(env: Mapping[str, str] | None = None, home: Path | None = None, *
     probe_wsl = wsl if wsl is not None else (WslProbe.find(environ) if find_wsl else None)
     if probe_wsl is not None:
         for entry in probe_wsl.entries():
+            if not (docker_on if entry.kind is RuntimeKind.DOCKER else podman_on):
+                continue
             add(HostEntry(_unique(entry.name, used), entry.kind, entry.url, entry.transport, entry.source,
                           entry.current, description=entry.description))
+        if notes is not None:
+            notes.extend(probe_wsl.notes)
     return hosts
 
 

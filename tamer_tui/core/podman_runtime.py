@@ -881,8 +881,10 @@ class _HTTPStream(Iterable[T]):
         transform: Callable[[Iterator[bytes]], Iterator[T]],
         params: Mapping[str, Any] | None = None,
         body: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self._runtime = runtime
+        self._headers = dict(headers or {})
         self._method = method
         self._path = path
         self._what = what
@@ -922,6 +924,7 @@ class _HTTPStream(Iterable[T]):
                 body=self._body,
                 stream=True,
                 timeout=(CONNECT_TIMEOUT, None),
+                headers=self._headers,
             )
             with self._lock:
                 self._response = response
@@ -1005,8 +1008,8 @@ class PodmanRuntime(ContainerRuntime):
             raise RuntimeUnavailable("podman-py is not installed") from exc
         try:
             if urllib.parse.urlsplit(self.endpoint.url).scheme.lower() in ("ssh", "wsl"):
-                # podman-py's own ssh adapter cannot work (it reads the ssh process's pipes, not the
-                # forwarded socket): ssh:// and wsl:// go through `podman system dial-stdio` instead.
+                # ssh:// and wsl:// go through `podman system dial-stdio` (podman-py's own ssh adapter
+                # disables host-key checking and hangs up to 300 s when ssh fails; see stdio_transport).
                 from tamer_tui.core.stdio_transport import podman_api_client
 
                 api = podman_api_client(self.endpoint)
@@ -1045,12 +1048,15 @@ class PodmanRuntime(ContainerRuntime):
         body: Any = None,
         stream: bool = False,
         timeout: Any = (CONNECT_TIMEOUT, READ_TIMEOUT),
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """One HTTP request; transport and HTTP errors become Tamer errors (blocking)."""
         kwargs: dict[str, Any] = {"params": dict(params or {}), "stream": stream, "timeout": timeout}
         if body is not None:
             kwargs["data"] = json.dumps(body)
             kwargs["headers"] = {"Content-Type": "application/json"}
+        if headers:
+            kwargs["headers"] = {**kwargs.get("headers", {}), **headers}
         try:
             response = getattr(api, method.lower())(path, **kwargs)
         except TamerError:
@@ -1381,8 +1387,9 @@ class PodmanRuntime(ContainerRuntime):
         data = await self._acall("GET", f"/images/{_quote_image(ident)}/history", f"image '{ident}'")
         return [dict(entry) for entry in data or ()]
 
-    async def pull_image(self, reference: str) -> AsyncIterator[PullProgress]:
-        """Pull ``reference``, yielding progress; a failed pull raises (NotFound or BackendError)."""
+    async def pull_image(self, reference: str, auth: Any = None) -> AsyncIterator[PullProgress]:
+        """Pull ``reference``, yielding progress; a failed pull raises (NotFound or BackendError).
+        ``auth`` (a ``registry_auth.RegistryAuth``) travels in the X-Registry-Auth header only."""
         if not reference.strip():
             raise InvalidInput("no image reference to pull")
 
@@ -1405,6 +1412,7 @@ class PodmanRuntime(ContainerRuntime):
             f"image '{reference}'",
             progress,
             params={"reference": reference.strip(), "policy": "always"},
+            headers={"X-Registry-Auth": auth.header()} if auth is not None else None,
         )
         async for item in self._stream(stream):
             yield item

@@ -197,7 +197,8 @@ class ContainerRuntime(abc.ABC):
     async def image_history(self, ident: str) -> list[dict[str, Any]]: ...
 
     @abc.abstractmethod
-    def pull_image(self, reference: str) -> AsyncIterator[PullProgress]: ...
+    def pull_image(self, reference: str, auth: Any = None) -> AsyncIterator[PullProgress]:
+        """Pull with progress; ``auth`` is a ``registry_auth.RegistryAuth`` (sent as X-Registry-Auth)."""
 
     @abc.abstractmethod
     async def tag_image(self, ident: str, repository: str, tag: str = "latest") -> None: ...

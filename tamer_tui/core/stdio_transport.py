@@ -5,9 +5,12 @@ service's API socket. Started through ``ssh`` (``ssh -T -o BatchMode=yes -- HOST
 dial-stdio``) or through ``wsl.exe -d DISTRO -- docker system dial-stdio``, they give an HTTP
 connection to a remote or WSL engine with nothing but the ssh client / wsl.exe on this side: the same
 thing the Docker CLI does for ``ssh://`` hosts. The docker SDK's own ``ssh://`` support needs paramiko
-(or, with ``use_ssh_client=True``, still has no identity, options, pooling, timeouts or error text);
-podman-py's ``ssh://`` adapter forwards a socket with ``ssh -L`` but then reads and writes the ssh
-process's pipes instead of that socket, which cannot work. So both SDKs get the adapter here:
+(not installed) or, with ``use_ssh_client=True``, has no identity, no ssh options, a new ssh process per
+request, no timeout on reads and no error text. podman-py's ``ssh://`` adapter (``ssh -N -L`` to a
+local socket) works against a reachable sshd, but it turns host-key checking off
+(``StrictHostKeyChecking no``, writing to ``~/.ssh/known_hosts``), may prompt on the terminal, and when
+ssh fails (e.g. connection refused) it keeps polling for the forwarded socket for up to 300 s whatever
+the request timeout (checked against Debian's sshd). So both SDKs get the adapter here:
 
 * :class:`StdioSocket` - one end of a ``socket.socketpair()``; the other end is the child's stdin
   and stdout (POSIX), or is bridged to the child's pipes by two threads (Windows, where a socket
@@ -418,7 +421,8 @@ class StdioConnection(urllib3.connection.HTTPConnection):
             return
         output = ""
         if isinstance(exc, http.client.BadStatusLine):  # the child printed text, not HTTP
-            output = decode_console_output(str(exc.line).encode("latin-1", "replace"))[:500]
+            line = str(getattr(exc, "line", "") or (exc.args[0] if exc.args else ""))
+            output = decode_console_output(line.encode("latin-1", "replace"))[:500]
         message = sock.failure(0.0 if isinstance(exc, TimeoutError) else DIAGNOSE_WAIT, output)
         if message:
             raise StdioTransportError(message) from exc

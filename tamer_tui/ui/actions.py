@@ -232,6 +232,11 @@ def _pick_runtime(app: TamerApp, name: str | None) -> ContainerRuntime:
 
 
 async def cmd_pull(app: TamerApp, cmd: Command) -> None:
+    """``pull [RUNTIME:]REFERENCE``: layer progress in a panel; credentials from the keyring, Docker's config
+    or a credential helper (sent to the engine only, never shown)."""
+    from tamer_tui.core.aio import run_blocking
+    from tamer_tui.core.registry_auth import find_auth, registry_of
+
     _need(cmd, 1)
     ref = cmd.args[0]
     runtime_name = None
@@ -239,17 +244,12 @@ async def cmd_pull(app: TamerApp, cmd: Command) -> None:
     if sep and head in app.session.manager.states:
         runtime_name, ref = head, tail
     rt = _pick_runtime(app, runtime_name)
-    last = ""
-    async for p in rt.pull_image(ref):
-        text = f"pull {ref}: {p.status}"
-        if p.total:
-            text += f" {p.layer} {100 * p.current // max(1, p.total)}%"
-        if text != last:
-            last = text
-            screen = app.screen
-            if hasattr(screen, "set_status"):
-                screen.set_status(text)
-    app.report(f"pulled {ref} on {rt.name}")
+    auth = await run_blocking(find_auth, registry_of(ref))
+    source = f" (credentials: {auth.source})" if auth else ""
+    job = await app.run_output(f"pull {ref} ({rt.name}){source}", lambda: rt.pull_image(ref, auth),
+                               collapse_progress=True)
+    if job.state == "done":
+        app.report(f"pulled {ref} on {rt.name}")
 
 
 async def cmd_tag(app: TamerApp, cmd: Command) -> None:

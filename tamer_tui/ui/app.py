@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from textual import work
 from textual.app import App, SystemCommand
 from textual.command import Hit, Hits, Provider
@@ -104,13 +105,14 @@ class TamerCommands(Provider):
             text = f":{spec.name}  {spec.help}"
             score = matcher.match(text)
             if score > 0 and (spec.screen or spec.name in ("quit", "prune")):
-                yield Hit(score, matcher.highlight(text), lambda s=spec: app.execute(s.name), help=spec.usage)
+                yield Hit(score, matcher.highlight(text), lambda s=spec: app.execute(s.name),
+                          help=escape(spec.usage))  # usages have [OPTIONAL] parts: text, not markup
 
     async def discover(self) -> Hits:
         app: TamerApp = self.app  # type: ignore[assignment]
         for spec in COMMANDS:
             if spec.screen:
-                yield Hit(1.0, f":{spec.name}", lambda s=spec: app.execute(s.name), help=spec.help)
+                yield Hit(1.0, f":{spec.name}", lambda s=spec: app.execute(s.name), help=escape(spec.help))
 
 
 class TamerApp(KubeNavigation, EngineNavigation, App[None]):

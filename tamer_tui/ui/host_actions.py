@@ -19,7 +19,7 @@ VERBS = ("use", "add", "drop", "all")
 async def _entries(app: TamerApp) -> list[HostEntry]:
     from tamer_tui.core.hosts import list_hosts
 
-    return await run_blocking(list_hosts)
+    return await run_blocking(list_hosts, settings=app.session.settings)
 
 
 def _find(entries: list[HostEntry], name: str) -> HostEntry:

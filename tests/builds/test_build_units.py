@@ -74,6 +74,7 @@ def test_parse_secrets_forms() -> None:
         with pytest.raises(InvalidInput, match=message):
             parse_secrets(bad)
     assert parse_platforms("linux/amd64, linux/arm64/v8 ") == ("linux/amd64", "linux/arm64/v8")
+    assert builds.parse_tags("app:1, 127.0.0.1:5000/app:2  app:3") == ("app:1", "127.0.0.1:5000/app:2", "app:3")
 
 
 @pytest.mark.parametrize(

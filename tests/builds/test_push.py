@@ -4,6 +4,7 @@ pulling the image back, and the errors of refused pushes - on Docker and on Podm
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,10 +23,12 @@ async def _unique_image(engine: ContainerRuntime, made: Made, tmp_path: Path, re
     await build(engine, BuildSpec(context=ctx, tags=(ref,), labels=(("tamer.test", made.prefix),)), made)
 
 
-def _free_port() -> int:
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port bound but never listening: connections are refused and nobody else can take it."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        yield int(sock.getsockname()[1])
 
 
 async def test_push_with_progress_then_pull_back(engine: ContainerRuntime, made: Made, tmp_path: Path) -> None:
@@ -66,11 +69,28 @@ async def test_push_of_a_missing_image_is_not_found(engine: ContainerRuntime, ma
             pass
 
 
-async def test_push_to_an_unreachable_registry(engine: ContainerRuntime, made: Made, tmp_path: Path) -> None:
+async def test_push_to_an_unreachable_registry(
+    engine: ContainerRuntime, made: Made, tmp_path: Path, closed_port: int
+) -> None:
     """A registry nobody listens on gives a BackendError that names it as unknown or unreachable."""
-    port = _free_port()
+    port = closed_port
     ref = f"127.0.0.1:{port}/{made.prefix}/img:v1"
     await _unique_image(engine, made, tmp_path, ref)
     with pytest.raises(BackendError, match=f"registry 127.0.0.1:{port} is unknown or unreachable"):
         async for _ in push_image(engine, ref):
             pass
+
+
+def test_a_port_number_is_not_an_http_status() -> None:
+    """A refused connection to a port whose digits contain 401/403 is "unreachable", not "denied";
+    a real 401 still reads as denied."""
+    from tamer_tui.core.builds import push_error
+    from tamer_tui.core.errors import PermissionDenied
+
+    refused = push_error("127.0.0.1:34017/x/img:v1", 'Get "https://127.0.0.1:34017/v2/": dial tcp 127.0.0.1:34017: '
+                         "connect: connection refused")
+    assert not isinstance(refused, PermissionDenied) and "unreachable" in str(refused)
+    denied = push_error("127.0.0.1:5000/x/img:v1", "received unexpected HTTP status: 401 Unauthorized")
+    assert isinstance(denied, PermissionDenied)
+    status_only = push_error("127.0.0.1:5000/x/img:v1", "unexpected status 403 from registry")
+    assert isinstance(status_only, PermissionDenied)

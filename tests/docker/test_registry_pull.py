@@ -55,16 +55,20 @@ async def test_podman_pull(pushed_ref: str) -> None:
 
 
 async def test_pull_from_the_ui(docker_endpoint: Any, api: Any, pushed_ref: str) -> None:
-    """`:pull REF` on the images screen pulls into Docker and the new image appears in the table."""
+    """`:pull REF` on the images screen pulls into Docker with its progress in the output panel, and the
+    new image appears in the table."""
     from tests.ui.conftest import make_app, wait_daemon, wait_for
 
     app = make_app([DockerRuntime(docker_endpoint)], command="images")
     async with app.run_test(size=(140, 30)) as pilot:
         await wait_for(lambda: type(app.screen).__name__ == "ImagesScreen", pilot)
+        images = app.screen
         await pilot.press("colon", *f"pull docker:{pushed_ref}", "enter")
         await wait_daemon(lambda: any(pushed_ref in (i.get("RepoTags") or []) for i in api.images()), timeout=30)
-        await wait_for(lambda: any(pushed_ref in r.tags for r in app.screen.store.rows.values()), pilot)
+        await wait_for(lambda: any(pushed_ref in r.tags for r in images.store.rows.values()), pilot)
         await wait_for(lambda: app.last_result.startswith("pulled"), pilot)
+        assert type(app.screen).__name__ == "CommandOutputScreen"
+        assert app.output_jobs[-1].state == "done" and app.output_jobs[-1].lines
 
 
 @pytest.fixture

@@ -194,3 +194,19 @@ def test_transport_names() -> None:
     assert [transport_of(u) for u in ("unix:///s", "tcp://h:1", "ssh://h", "npipe:////./pipe/x", "wsl://D",
                                       "https://h")] == ["unix", "tcp", "ssh", "npipe", "wsl", "tls"]
     assert transport_of("tcp://h:2376", TLSConfig()) == "tls"
+
+
+def test_an_engine_disabled_in_settings_gets_no_hosts(tmp_path: Path, docker_cfg: Path) -> None:
+    """runtimes.docker.enabled: false hides every Docker host, contexts included; Podman ones stay."""
+    from tamer_tui.core.settings import Settings
+
+    home = tmp_path / "home"
+    conf = home / ".config" / "containers" / "containers.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text('[engine.service_destinations.lab]\nuri = "tcp://10.0.0.44:8888"\n', encoding="utf-8")
+    settings = Settings()
+    settings.runtimes.docker.enabled = False
+    env = {"DOCKER_CONFIG": str(docker_cfg), "HOME": str(home)}
+    hosts = list_hosts(env, home, find_wsl=False, settings=settings, probe_exists=lambda _p: False, system_dirs=[])
+    assert [(h.name, h.kind) for h in hosts] == [("podman", PODMAN)]
+    assert len(hosts_for(env, home)) == 5

@@ -75,6 +75,25 @@ async def test_docker_over_ssh_sees_a_container_made_through_the_local_socket(
         await runtime.close()
 
 
+async def test_exec_over_ssh_runs_in_the_container(ssh_env: SshServer, docker_container: str) -> None:
+    """`:exec` on a container of an ssh:// host: the exec session travels over ssh too (stdout and the
+    exit code come back), not over a direct socket to the remote URL."""
+    from tamer_tui.core.exec import ExecTarget, run_command
+
+    local = docker.APIClient(base_url=services.docker_host(), version="auto")
+    local.start(docker_container)
+    local.close()
+    runtime = DockerRuntime(RuntimeEndpoint(DOCKER, "docker@ssh", ssh_env.url(), "test"), timeout=15)
+    try:
+        await runtime.connect()
+        target = ExecTarget("container", f"container/docker@ssh:{docker_container}", runtime=runtime,
+                            ident=docker_container)
+        result = await run_command(target, ["sh", "-c", "echo over-ssh; exit 3"], timeout=30)
+        assert result.stdout.strip() == "over-ssh" and result.exit_code == 3
+    finally:
+        await runtime.close()
+
+
 async def test_probe_over_ssh_reports_version_and_latency(ssh_env: SshServer) -> None:
     """probe() on an ssh host: reachable, with the daemon's version, API version, OS and a ping latency."""
     entry = host_from_endpoint(RuntimeEndpoint(DOCKER, "docker@ssh", ssh_env.url(), "test"))

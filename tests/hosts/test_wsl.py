@@ -69,6 +69,10 @@ def test_a_broken_wsl_is_a_note_not_a_crash(tmp_path: Path) -> None:
     fake.exe.write_text("#!/bin/sh\necho 'WSL is not installed' >&2\nexit 1\n", encoding="utf-8")
     wsl = WslProbe(str(fake.exe))
     assert wsl.entries() == [] and "WSL is not installed" in wsl.notes[0]
+    notes: list[str] = []
+    hosts = list_hosts({"HOME": str(tmp_path)}, tmp_path, wsl=WslProbe(str(fake.exe)), notes=notes,
+                       probe_exists=lambda _p: False, system_dirs=[])
+    assert hosts == [] and any("wsl.exe -l -q failed (1): WSL is not installed" in n for n in notes), notes
     fake.exe.write_text("#!/bin/sh\nexec sleep 20\n", encoding="utf-8")
     slow = WslProbe(str(fake.exe), timeout=0.5)
     assert slow.list_distros() == [] and "no answer within" in slow.notes[0]

@@ -146,7 +146,7 @@ def engines(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Ta
     async def probe_all(entries: Any, timeout: float = 5.0) -> list[HostStatus]:
         return statuses
 
-    monkeypatch.setattr(hosts_screen, "list_hosts", lambda: hosts)
+    monkeypatch.setattr(hosts_screen, "list_hosts", lambda **_: hosts)
     monkeypatch.setattr(hosts_screen, "probe_all", probe_all)
 
     def factory(command: str) -> TamerApp:

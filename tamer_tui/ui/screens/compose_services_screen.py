@@ -10,6 +10,7 @@ from rich.text import Text
 
 from tamer_tui.core.compose import ComposeService, compose_feed
 from tamer_tui.core.feeds import FeedMessage, Snapshot
+from tamer_tui.core.rowstore import RowStore
 from tamer_tui.core.runtime import ContainerRuntime
 from tamer_tui.ui.bindings import kb
 from tamer_tui.ui.screens.compose_projects_screen import state_text
@@ -59,6 +60,8 @@ class ComposeServicesScreen(ResourceScreen):
         self.runtime_name = runtime
         self.project = project
         super().__init__()
+        self.store = RowStore(lambda r: "\n".join((r.name, r.service.image, r.service.state,
+                                                    *(c.name for c in r.service.containers))))
         self.scope_label = f"{runtime}:{project}"
 
     @property

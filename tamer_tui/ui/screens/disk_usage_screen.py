@@ -12,6 +12,7 @@ from rich.text import Text
 from tamer_tui.core.diskusage import DiskItem, DiskReport, disk_report
 from tamer_tui.core.errors import TamerError
 from tamer_tui.core.feeds import FeedMessage, Snapshot, SourceStatus
+from tamer_tui.core.rowstore import RowStore
 from tamer_tui.core.runtime import ContainerRuntime
 from tamer_tui.ui.bindings import kb
 from tamer_tui.ui.format import age, human_size
@@ -54,6 +55,8 @@ class DiskUsageScreen(ResourceScreen):
         self.df_runtimes = list(runtimes)
         self.df_key = key
         super().__init__()
+        self.store = RowStore(lambda r: "\n".join((r.item.name, r.item.id, r.item.category, r.runtime,
+                                                    r.item.detail)))
         self.reports: dict[str, DiskReport] = {}
         self._reload = asyncio.Event()
 

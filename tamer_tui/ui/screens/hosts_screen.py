@@ -12,6 +12,7 @@ from rich.text import Text
 from tamer_tui.core.aio import run_blocking
 from tamer_tui.core.feeds import FeedMessage, Snapshot, SourceStatus
 from tamer_tui.core.hosts import HostEntry, HostStatus, list_hosts, probe_all
+from tamer_tui.core.rowstore import RowStore
 from tamer_tui.ui.bindings import kb
 from tamer_tui.ui.screens.resource_screen import ResourceScreen, sort_binding
 from tamer_tui.ui.widgets.resource_table import Column, ResourceTable
@@ -62,6 +63,9 @@ class HostsScreen(ResourceScreen):
 
     def __init__(self) -> None:
         super().__init__()
+        # `/` matches the name, URL, engine, transport and where the host was found (one field per line)
+        self.store = RowStore(lambda r: "\n".join((r.name, r.entry.url, str(r.entry.kind), r.entry.transport,
+                                                    r.entry.source)))
         self._probe_now = asyncio.Event()
         self.entries: list[HostEntry] = []
         self.statuses: dict[str, HostStatus] = {}
@@ -94,7 +98,7 @@ class HostsScreen(ResourceScreen):
     async def _hosts(self) -> AsyncIterator[FeedMessage]:
         while True:
             yield SourceStatus("hosts", "connecting")
-            self.entries = await run_blocking(list_hosts)
+            self.entries = await run_blocking(list_hosts, settings=self.tamer.session.settings)
             yield Snapshot("hosts", self._rows())
             for status in await probe_all(self.entries):
                 self.statuses[status.name] = status
