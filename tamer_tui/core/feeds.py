@@ -168,15 +168,15 @@ async def _apply(runtime: ContainerRuntime, kind: ResourceKind, events: list[Any
         yield Remove(tuple(missing))
 
 
-async def merged_feed(runtimes: Sequence[ContainerRuntime], kind: ResourceKind) -> AsyncIterator[FeedMessage]:
-    """One feed over several runtimes (one task each, one bounded queue)."""
+async def merge_feeds(feeds: Sequence[AsyncIterator[FeedMessage]]) -> AsyncIterator[FeedMessage]:
+    """Several feeds as one: one task each, one bounded queue; closing this closes them all."""
     queue: asyncio.Queue[FeedMessage] = asyncio.Queue(maxsize=1024)
 
-    async def run(rt: ContainerRuntime) -> None:
-        async for msg in runtime_feed(rt, kind):
+    async def run(feed: AsyncIterator[FeedMessage]) -> None:
+        async for msg in feed:
             await queue.put(msg)
 
-    tasks = [asyncio.create_task(run(rt)) for rt in runtimes]
+    tasks = [asyncio.create_task(run(feed)) for feed in feeds]
     try:
         while True:
             yield await queue.get()
@@ -186,3 +186,8 @@ async def merged_feed(runtimes: Sequence[ContainerRuntime], kind: ResourceKind) 
         for t in tasks:
             with contextlib.suppress(BaseException):
                 await t
+
+
+def merged_feed(runtimes: Sequence[ContainerRuntime], kind: ResourceKind) -> AsyncIterator[FeedMessage]:
+    """One feed of ``kind`` over several runtimes."""
+    return merge_feeds([runtime_feed(rt, kind) for rt in runtimes])

@@ -425,6 +425,25 @@ class LogSource(abc.ABC):
             return "", self.connected_at - 1.0
         return "", None
 
+    def start_window(self, first: bool) -> tuple[int | None, float | None]:
+        """``(tail, since)`` for a Docker-style log request (unix seconds): the options on the first
+        connection; after a break, from just before the last delivered stamp (``Resume`` drops the
+        overlap), else from when the server last answered, else the options' since."""
+        since: float | None = None
+        tail = self.options.tail
+        if first:
+            if self.options.since_seconds:
+                since = time.time() - self.options.since_seconds
+            return tail, since
+        point, wall = self.resume_point()
+        if point:
+            return None, self.resume.since_ns / 1e9 - 0.001
+        if wall is not None:
+            return None, wall
+        if self.options.since_seconds:
+            since = time.time() - self.options.since_seconds
+        return tail, since
+
     async def gap(self, sink: LogSink, message: str) -> None:
         """Mark a break once (until lines flow again)."""
         if not self.in_gap:
@@ -651,19 +670,7 @@ class RuntimeContainerSource(LogSource):
         return state if isinstance(state, dict) else {"Status": str(state), "Running": str(state) == "running"}
 
     async def open(self, first: bool) -> AsyncGenerator[Batch, None]:
-        since: float | None = None
-        tail = self.options.tail
-        if first:
-            if self.options.since_seconds:
-                since = time.time() - self.options.since_seconds
-        else:
-            point, wall = self.resume_point()
-            if point:
-                tail, since = None, self.resume.since_ns / 1e9 - 0.001  # Resume drops the overlap
-            elif wall is not None:
-                tail, since = None, wall
-            elif self.options.since_seconds:
-                since = time.time() - self.options.since_seconds
+        tail, since = self.start_window(first)
         if self.options.follow:
             with contextlib.suppress(TamerError):
                 self._instance = str((await self._inspect_state()).get("StartedAt") or "")

@@ -63,7 +63,7 @@ from tamer_tui.core.errors import (
     NotFound,
     TamerError,
 )
-from tamer_tui.core.feeds import FeedMessage, Snapshot, SourceStatus
+from tamer_tui.core.feeds import FeedMessage, Snapshot, SourceStatus, merge_feeds
 from tamer_tui.core.models import ContainerRow, RuntimeEvent
 from tamer_tui.core.podman_runtime import (
     CONNECT_TIMEOUT,
@@ -782,23 +782,11 @@ async def pods_feed(
     podmans = [rt for rt in runtimes if isinstance(rt, PodmanRuntime)]
     if not podmans:
         return
-    queue: asyncio.Queue[FeedMessage] = asyncio.Queue(maxsize=1024)
-
-    async def run(rt: PodmanRuntime) -> None:
-        feed = _pod_feed_one(rt, backoff_start=backoff_start, backoff_max=backoff_max, coalesce_s=coalesce_s)
-        async for msg in feed:
-            await queue.put(msg)
-
-    tasks = [asyncio.create_task(run(rt)) for rt in podmans]
-    try:
-        while True:
-            yield await queue.get()
-    finally:
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(BaseException):
-                await t
+    feeds = [_pod_feed_one(rt, backoff_start=backoff_start, backoff_max=backoff_max, coalesce_s=coalesce_s)
+             for rt in podmans]
+    async with contextlib.aclosing(merge_feeds(feeds)) as merged:
+        async for msg in merged:
+            yield msg
 
 
 # ------------------------------------------------------------------------------------------------

@@ -802,19 +802,7 @@ class ServiceLogSource(LogSource):
         self.resume = Resume(window_ns=2_000_000_000)
 
     async def open(self, first: bool) -> AsyncGenerator[Batch, None]:
-        since: float | None = None
-        tail = self.options.tail
-        if first:
-            if self.options.since_seconds:
-                since = time.time() - self.options.since_seconds
-        else:
-            point, wall = self.resume_point()
-            if point:
-                tail, since = None, self.resume.since_ns / 1e9 - 0.001  # Resume drops the overlap
-            elif wall is not None:
-                tail, since = None, wall
-            elif self.options.since_seconds:
-                since = time.time() - self.options.since_seconds
+        tail, since = self.start_window(first)
         batches = self.swarm.service_log_text_batches(self.service_id, follow=self.options.follow, tail=tail,
                                                       since=since, timestamps=True)
         async with contextlib.aclosing(batches):

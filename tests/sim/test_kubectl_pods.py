@@ -98,6 +98,11 @@ def duo(sim: SimHandle) -> str:
 
 def test_logs_tail_container_and_timestamps(sim: SimHandle, duo: str) -> None:
     """kubectl logs --tail N -c C prints N lines of that container; --timestamps prefixes RFC3339 times."""
+    deadline = time.time() + 20  # a pod that just started may not have written 5 lines yet
+    while (len(kubectl(sim, "logs", duo, "-n", NS, "-c", "app").stdout.strip().splitlines()) < 6
+           or len(kubectl(sim, "logs", duo, "-n", NS, "-c", "sidecar").stdout.strip().splitlines()) < 2):
+        assert time.time() < deadline, "the containers never wrote enough lines"
+        time.sleep(0.5)
     out = kubectl(sim, "logs", duo, "-n", NS, "-c", "app", "--tail", "5").stdout
     assert len(out.strip().splitlines()) == 5
     out = kubectl(sim, "logs", duo, "-n", NS, "-c", "sidecar", "--tail", "2", "--timestamps").stdout
