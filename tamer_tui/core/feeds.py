@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -168,7 +168,7 @@ async def _apply(runtime: ContainerRuntime, kind: ResourceKind, events: list[Any
         yield Remove(tuple(missing))
 
 
-async def merge_feeds(feeds: Sequence[AsyncIterator[FeedMessage]]) -> AsyncIterator[FeedMessage]:
+async def merge_feeds(feeds: Sequence[AsyncIterator[FeedMessage]]) -> AsyncGenerator[FeedMessage, None]:
     """Several feeds as one: one task each, one bounded queue; closing this closes them all."""
     queue: asyncio.Queue[FeedMessage] = asyncio.Queue(maxsize=1024)
 

@@ -81,7 +81,7 @@ class ContainerStatsColumns:
 
     def attach(self, screen: ContainersScreen) -> None:
         def visible() -> list[ContainerRow]:
-            if self.app.screen is not screen:
+            if self.app.screen is not screen or not screen._alive():  # noqa: SLF001 - closing: no table
                 return []
             table = screen.table
             top = int(table.scroll_y)
@@ -89,6 +89,8 @@ class ContainerStatsColumns:
             return [r for k in keys if (r := screen.store.get(k)) is not None]
 
         def refreshed() -> None:
+            if not screen._alive():  # noqa: SLF001
+                return
             screen.table._cache.clear()
             screen.table.refresh()
 
