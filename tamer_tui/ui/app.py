@@ -15,8 +15,9 @@ from typing import Any
 
 from rich.markup import escape
 from textual import work
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.command import Hit, Hits, Provider
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
 
@@ -81,9 +82,12 @@ class ContainerStatsColumns:
 
     def attach(self, screen: ContainersScreen) -> None:
         def visible() -> list[ContainerRow]:
-            if self.app.screen is not screen or not screen._alive():  # noqa: SLF001 - closing: no table
-                return []
-            table = screen.table
+            try:
+                if self.app.screen is not screen or not screen._alive():  # noqa: SLF001
+                    return []
+                table = screen.table
+            except (ScreenStackError, NoMatches):
+                return []  # the app is closing: no screen, or the screen's widgets are gone
             top = int(table.scroll_y)
             keys = table.keys[top : top + max(1, table.size.height)]
             return [r for k in keys if (r := screen.store.get(k)) is not None]
