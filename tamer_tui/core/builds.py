@@ -38,13 +38,12 @@ import re
 import secrets as _random
 import shlex
 import shutil
-import socket
 import subprocess
 import tarfile
 import tempfile
 import threading
 import urllib.parse
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -68,7 +67,6 @@ BUILDX_MISSING = (
     "build secrets/multi-platform builds need docker buildx, which is not installed "
     "(docker buildx version failed)"
 )
-PODMAN_CONNECT_TIMEOUT = 10.0
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _DOCKER_STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -522,8 +520,9 @@ def _done_event(image_id: str, tags: Sequence[str], parser: OutputParser) -> Bui
 # ------------------------------------------------------------------------------------------------
 # Docker
 # ------------------------------------------------------------------------------------------------
-def _docker_params(spec: BuildSpec, dockerfile: str) -> dict[str, Any]:
-    params: dict[str, Any] = {"dockerfile": dockerfile, "rm": "1", "forcerm": "1"}
+def _build_params(spec: BuildSpec, dockerfile: str, yes: str) -> dict[str, Any]:
+    """The ``/build`` query both engines share; ``yes`` is how each spells true ("1" / "true")."""
+    params: dict[str, Any] = {"dockerfile": dockerfile, "rm": yes, "forcerm": yes}
     if spec.tags:
         params["t"] = list(spec.tags)
     if spec.build_args:
@@ -533,10 +532,14 @@ def _docker_params(spec: BuildSpec, dockerfile: str) -> dict[str, Any]:
     if spec.target:
         params["target"] = spec.target
     if spec.no_cache:
-        params["nocache"] = "1"
+        params["nocache"] = yes
     if spec.pull:
-        params["pull"] = "1"
+        params["pull"] = yes
     return params
+
+
+def _docker_params(spec: BuildSpec, dockerfile: str) -> dict[str, Any]:
+    return _build_params(spec, dockerfile, "1")
 
 
 def _close_docker_response(res: Any) -> None:
@@ -772,126 +775,18 @@ async def _buildx_build(runtime: ContainerRuntime, spec: BuildSpec) -> AsyncIter
 # ------------------------------------------------------------------------------------------------
 # Podman
 # ------------------------------------------------------------------------------------------------
-def _shutdown(conn: Any) -> None:
-    sock = getattr(conn, "sock", None)
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+def _podman_stream(runtime: Any, method: str, path: str, what: str, **kwargs: Any) -> Any:
+    """One streaming libpod request decoded as JSON lines: the runtime's own closable stream (its own
+    connection; ``close()`` aborts it from any thread, also while the body is still being sent)."""
+    from tamer_tui.core.podman_runtime import _HTTPStream, iter_json_lines
 
-
-class PodmanRequest(Iterable[Any]):
-    """One streaming libpod request on its own connection, decoded as JSON lines; ``close()`` aborts it
-    from any thread (also while the body is still being sent or before the response arrived)."""
-
-    def __init__(
-        self,
-        runtime: Any,
-        method: str,
-        path: str,
-        what: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        data: Any = None,
-        headers: Mapping[str, str] | None = None,
-        on_error: Callable[[int, bytes], TamerError] | None = None,
-    ) -> None:
-        self._runtime = runtime
-        self._method = method
-        self._path = path
-        self._what = what
-        self._params = dict(params or {})
-        self._data = data
-        self._headers = dict(headers or {})
-        self._on_error = on_error
-        self._lock = threading.Lock()
-        self._conns: list[Any] = []
-        self._api: Any = None
-        self._response: Any = None
-        self.closed = threading.Event()
-
-    def _track(self, conn: Any) -> None:
-        with self._lock:
-            self._conns.append(conn)
-        original = conn.connect
-
-        def connect() -> None:
-            original()
-            if self.closed.is_set():
-                _shutdown(conn)
-
-        conn.connect = connect
-
-    def __iter__(self) -> Iterator[Any]:
-        from tamer_tui.core.podman_runtime import error_from_exception, error_from_response, iter_json_lines
-
-        if self.closed.is_set():
-            return
-        self._api = self._runtime._new_api_client(track=self._track)
-        try:
-            try:
-                response = getattr(self._api, self._method.lower())(
-                    self._path,
-                    params=self._params,
-                    data=self._data,
-                    headers=self._headers,
-                    stream=True,
-                    timeout=(PODMAN_CONNECT_TIMEOUT, None),
-                )
-            except TamerError:
-                raise
-            except Exception as exc:
-                if self.closed.is_set():
-                    return
-                raise error_from_exception(exc, self._runtime.endpoint.url) from exc
-            self._response = response
-            if response.status_code >= 400:
-                body = response.content or b""
-                if self._on_error is not None:
-                    raise self._on_error(response.status_code, body)
-                raise error_from_response(response.status_code, body, self._what)
-            try:
-                yield from iter_json_lines(response.iter_content(chunk_size=None))
-            except TamerError:
-                raise
-            except Exception as exc:
-                if self.closed.is_set():
-                    return
-                raise error_from_exception(exc, self._runtime.endpoint.url) from exc
-        finally:
-            self._release()
-
-    def close(self) -> None:
-        self.closed.set()
-        with self._lock:
-            conns = list(self._conns)
-        for conn in conns:
-            _shutdown(conn)
-        self._release()
-
-    def _release(self) -> None:
-        with self._lock:
-            response, self._response = self._response, None
-            api, self._api = self._api, None
-        for thing in (response, api):
-            if thing is not None:
-                with contextlib.suppress(Exception):
-                    thing.close()
+    return _HTTPStream(runtime, method, path, what, iter_json_lines, params=kwargs.pop("params", None),
+                       headers=kwargs.pop("headers", None), **kwargs)
 
 
 def _podman_params(spec: BuildSpec, dockerfile: str, secret_names: Mapping[str, str]) -> dict[str, Any]:
-    params: dict[str, Any] = {"dockerfile": dockerfile, "layers": "true", "rm": "true", "forcerm": "true"}
-    if spec.tags:
-        params["t"] = list(spec.tags)
-    if spec.build_args:
-        params["buildargs"] = json.dumps(dict(spec.build_args))
-    if spec.labels:
-        params["labels"] = json.dumps(dict(spec.labels))
-    if spec.target:
-        params["target"] = spec.target
-    if spec.no_cache:
-        params["nocache"] = "true"
+    params = {**_build_params(spec, dockerfile, "true"), "layers": "true"}
     if spec.pull:
-        params["pull"] = "true"
         params["pullpolicy"] = "always"
     if spec.secrets:
         params["secrets"] = json.dumps([f"id={ident},src={secret_names[ident]}" for ident, _ in spec.secrets])
@@ -909,7 +804,7 @@ async def _podman_build(runtime: Any, spec: BuildSpec) -> AsyncIterator[BuildEve
     )
     yield BuildEvent("output", f"sending build context: {plan.files} files, {_human(plan.size)}")
     cancelled = threading.Event()
-    request = PodmanRequest(
+    request = _podman_stream(
         runtime,
         "POST",
         "/build",
@@ -1131,7 +1026,7 @@ async def _podman_push(
     def on_error(status: int, body: bytes) -> TamerError:
         return push_error(ref, _body_message(body) or f"HTTP {status}")
 
-    request = PodmanRequest(
+    request = _podman_stream(
         runtime,
         "POST",
         f"/images/{urllib.parse.quote(ref, safe='/:@')}/push",

@@ -882,9 +882,14 @@ class _HTTPStream(Iterable[T]):
         params: Mapping[str, Any] | None = None,
         body: Any = None,
         headers: Mapping[str, str] | None = None,
+        *,
+        data: Any = None,
+        on_error: Callable[[int, bytes], TamerError] | None = None,
     ) -> None:
         self._runtime = runtime
         self._headers = dict(headers or {})
+        self._data = data  # a raw (possibly streamed) body, e.g. a build context tar
+        self._on_error = on_error
         self._method = method
         self._path = path
         self._what = what
@@ -925,6 +930,8 @@ class _HTTPStream(Iterable[T]):
                 stream=True,
                 timeout=(CONNECT_TIMEOUT, None),
                 headers=self._headers,
+                data=self._data,
+                on_error=self._on_error,
             )
             with self._lock:
                 self._response = response
@@ -1049,12 +1056,17 @@ class PodmanRuntime(ContainerRuntime):
         stream: bool = False,
         timeout: Any = (CONNECT_TIMEOUT, READ_TIMEOUT),
         headers: Mapping[str, str] | None = None,
+        data: Any = None,
+        on_error: Callable[[int, bytes], TamerError] | None = None,
     ) -> Any:
-        """One HTTP request; transport and HTTP errors become Tamer errors (blocking)."""
+        """One HTTP request; transport and HTTP errors become Tamer errors (blocking). ``body`` is sent
+        as JSON, ``data`` as it is; ``on_error`` maps an HTTP error status and body to the error raised."""
         kwargs: dict[str, Any] = {"params": dict(params or {}), "stream": stream, "timeout": timeout}
         if body is not None:
             kwargs["data"] = json.dumps(body)
             kwargs["headers"] = {"Content-Type": "application/json"}
+        elif data is not None:
+            kwargs["data"] = data
         if headers:
             kwargs["headers"] = {**kwargs.get("headers", {}), **headers}
         try:
@@ -1071,6 +1083,8 @@ class PodmanRuntime(ContainerRuntime):
             finally:
                 if stream:
                     response.close()
+            if on_error is not None:
+                raise on_error(response.status_code, payload)
             raise error_from_response(response.status_code, payload, what)
         return response
 
