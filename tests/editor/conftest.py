@@ -12,9 +12,9 @@ import pytest
 
 from tamer_tui.core.kube.editor import KubeEditor
 from tamer_tui.core.kube.manager import KubeManager
-from tamer_tui.sim.cluster import SimOptions
-from tamer_tui.sim.server import SimHandle, start_in_thread
+from tamer_tui.sim.server import SimHandle
 from tests.sim.conftest import kubectl as run_kubectl
+from tests.sim_fixtures import module_sim, sim_kube
 
 NS = "editor-tests"
 
@@ -34,25 +34,16 @@ def kubectl(sim: SimHandle, *args: str, input: str | None = None, check: bool = 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimHandle]:
     """A small simulator for the whole module, with the namespace ``editor-tests``."""
-    tmp = tmp_path_factory.mktemp("editor-sim")
-    handle = start_in_thread(SimOptions(name="editor-sim", pods=6, namespaces=1, nodes=1, seed=11, log_rate=0.0,
-                                        kubeconfig=str(tmp / "kubeconfig")))
-    try:
+    with module_sim(tmp_path_factory, "editor-sim", pods=6, namespaces=1, nodes=1, seed=11, log_rate=0.0) as handle:
         kubectl(handle, "create", "namespace", NS)
         yield handle
-    finally:
-        handle.stop()
 
 
 @pytest.fixture
 async def kube(sim: SimHandle) -> AsyncIterator[KubeManager]:
     """A KubeManager on the sim's kubeconfig, closed after the test."""
-    km = KubeManager(kubeconfig=sim.kubeconfig, context=sim.context)
-    km.load()
-    try:
+    async with sim_kube(sim) as km:
         yield km
-    finally:
-        await km.close()
 
 
 @pytest.fixture

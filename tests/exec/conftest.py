@@ -33,9 +33,9 @@ import pytest
 from tamer_tui.core.exec import ExecTarget
 from tamer_tui.core.kube.manager import KubeManager
 from tamer_tui.core.models import RuntimeEndpoint, RuntimeKind
-from tamer_tui.sim.cluster import SimOptions
-from tamer_tui.sim.server import SimHandle, start_in_thread
+from tamer_tui.sim.server import SimHandle
 from tests import services
+from tests.sim_fixtures import module_sim, sim_kube
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -46,22 +46,15 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimHandle]:
     """A small simulator for the module (default namespace: web, chatty and flaky pods)."""
-    tmp = tmp_path_factory.mktemp("exec-sim")
-    handle = start_in_thread(SimOptions(name="exec-sim", pods=10, namespaces=1, nodes=1, seed=3,
-                                        kubeconfig=str(tmp / "kubeconfig")))
-    try:
+    with module_sim(tmp_path_factory, "exec-sim", pods=10, namespaces=1, nodes=1, seed=3) as handle:
         yield handle
-    finally:
-        handle.stop()
 
 
 @pytest.fixture
 async def kube(sim: SimHandle) -> AsyncIterator[KubeManager]:
     """A KubeManager on the simulator (admin context); closed after the test."""
-    km = KubeManager(kubeconfig=sim.kubeconfig, context=sim.context)
-    km.load()
-    yield km
-    await km.close()
+    async with sim_kube(sim) as km:
+        yield km
 
 
 async def pod_named(km: KubeManager, prefix: str, namespace: str = "default") -> dict[str, Any]:

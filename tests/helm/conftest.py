@@ -27,9 +27,9 @@ import pytest
 
 from tamer_tui.core.kube.helm import HelmEngine
 from tamer_tui.core.kube.manager import KubeManager
-from tamer_tui.sim.cluster import SimOptions
-from tamer_tui.sim.server import SimHandle, start_in_thread
+from tamer_tui.sim.server import SimHandle
 from tests.services import helm_bin
+from tests.sim_fixtures import module_sim, sim_kube
 
 TEST_HOOK = """apiVersion: v1
 kind: Pod
@@ -195,24 +195,15 @@ def chart_server(tmp_path_factory: pytest.TempPathFactory, helm_env: dict[str, s
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimHandle]:
     """A small simulator for the whole module (controllers run pods and test hooks)."""
-    tmp = tmp_path_factory.mktemp("helm-sim")
-    handle = start_in_thread(SimOptions(name="helm-sim", pods=4, namespaces=1, nodes=1, seed=5, log_rate=0.0,
-                                        kubeconfig=str(tmp / "kubeconfig")))
-    try:
+    with module_sim(tmp_path_factory, "helm-sim", pods=4, namespaces=1, nodes=1, seed=5, log_rate=0.0) as handle:
         yield handle
-    finally:
-        handle.stop()
 
 
 @pytest.fixture
 async def kube(sim: SimHandle) -> AsyncIterator[KubeManager]:
     """A KubeManager on the simulator, closed after the test."""
-    km = KubeManager(kubeconfig=sim.kubeconfig, context=sim.context)
-    km.load()
-    try:
+    async with sim_kube(sim) as km:
         yield km
-    finally:
-        await km.close()
 
 
 @pytest.fixture

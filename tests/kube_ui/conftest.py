@@ -9,22 +9,17 @@ from typing import Any
 import pytest
 
 from tamer_tui.core.kube.manager import KubeManager
-from tamer_tui.sim.cluster import SimOptions
-from tamer_tui.sim.server import SimHandle, start_in_thread
+from tamer_tui.sim.server import SimHandle
 from tamer_tui.ui.app import TamerApp
 from tests.sim.conftest import kubectl as run_kubectl
+from tests.sim_fixtures import module_sim
 from tests.ui.conftest import make_app
 
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimHandle]:
-    tmp = tmp_path_factory.mktemp("kube-ui")
-    handle = start_in_thread(SimOptions(name="ui-sim", pods=120, namespaces=3, nodes=3, seed=7,
-                                        kubeconfig=str(tmp / "kubeconfig")))
-    try:
+    with module_sim(tmp_path_factory, "ui-sim", pods=120, namespaces=3, nodes=3, seed=7) as handle:
         yield handle
-    finally:
-        handle.stop()
 
 
 def kubectl(sim: SimHandle, *args: str, **kw: Any) -> Any:

@@ -23,9 +23,9 @@ from tamer_tui.core.kube.manager import KubeManager
 from tamer_tui.core.logstream import LogChunk, LogNotice, LogSession
 from tamer_tui.core.models import ContainerSpec, RuntimeEndpoint, RuntimeKind
 from tamer_tui.core.podman_runtime import PodmanRuntime
-from tamer_tui.sim.cluster import SimOptions
-from tamer_tui.sim.server import SimHandle, start_in_thread
+from tamer_tui.sim.server import SimHandle
 from tests import services
+from tests.sim_fixtures import module_sim, sim_kube
 
 # -- reading a session ------------------------------------------------------------------------------
 
@@ -118,22 +118,15 @@ def seq_numbers(texts: list[str]) -> list[int]:
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimHandle]:
     """A small simulator (chatty logs 3000 lines/s) with fast crash loops: crash 1.5 s after a
     start, restart 1 s later."""
-    tmp = tmp_path_factory.mktemp("logs-sim")
-    handle = start_in_thread(SimOptions(name="logs-sim", pods=20, namespaces=2, nodes=2, seed=11,
-                                        kubeconfig=str(tmp / "kubeconfig")))
-    handle.cluster.extras["controllers"].configure(crash_after=1.5, crash_backoff=1.0, crash_backoff_max=1.0)
-    try:
+    with module_sim(tmp_path_factory, "logs-sim", pods=20, namespaces=2, nodes=2, seed=11) as handle:
+        handle.cluster.extras["controllers"].configure(crash_after=1.5, crash_backoff=1.0, crash_backoff_max=1.0)
         yield handle
-    finally:
-        handle.stop()
 
 
 @pytest.fixture
 async def kube(sim: SimHandle) -> AsyncIterator[KubeManager]:
-    km = KubeManager(kubeconfig=sim.kubeconfig, context=sim.context)
-    km.load()
-    yield km
-    await km.close()
+    async with sim_kube(sim) as km:
+        yield km
 
 
 async def kube_get(km: KubeManager, path: str, **params: Any) -> Any:

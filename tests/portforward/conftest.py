@@ -18,8 +18,8 @@ import pytest
 from tamer_tui.core.kube.client import KubeClient
 from tamer_tui.core.kube.manager import KubeManager
 from tamer_tui.core.kube.portforward import TASK_PREFIX, PortForwardManager
-from tamer_tui.sim.cluster import SimOptions
-from tamer_tui.sim.server import SimHandle, start_in_thread
+from tamer_tui.sim.server import SimHandle
+from tests.sim_fixtures import module_sim, sim_kube
 
 _names = itertools.count(1)
 
@@ -27,24 +27,15 @@ _names = itertools.count(1)
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimHandle]:
     """A small simulator (controllers on: Deployments recreate deleted pods) for the whole module."""
-    tmp = tmp_path_factory.mktemp("pf-sim")
-    handle = start_in_thread(SimOptions(name="pf-sim", pods=12, namespaces=1, nodes=1, seed=3, log_rate=0.0,
-                                        kubeconfig=str(tmp / "kubeconfig")))
-    try:
+    with module_sim(tmp_path_factory, "pf-sim", pods=12, namespaces=1, nodes=1, seed=3, log_rate=0.0) as handle:
         yield handle
-    finally:
-        handle.stop()
 
 
 @pytest.fixture
 async def kube(sim: SimHandle) -> AsyncIterator[KubeManager]:
     """A KubeManager on the sim's kubeconfig (admin and restricted contexts), closed after the test."""
-    km = KubeManager(kubeconfig=sim.kubeconfig, context=sim.context)
-    km.load()
-    try:
+    async with sim_kube(sim) as km:
         yield km
-    finally:
-        await km.close()
 
 
 @pytest.fixture
