@@ -21,14 +21,10 @@ BUILD_FIELDS = (
     ("tags", "Tags", "name:tag, comma separated"),
     ("build_args", "Build args", "KEY=VALUE, comma separated"),
     ("target", "Target stage", "a stage of a multi-stage build"),
-    ("secrets", "Secrets", "id=ID,src=FILE; ... (files are read by the builder, never shown or stored)"),
+    ("secrets", "Secrets", "id=ID,src=FILE id=ID2,src=FILE2 (read by the builder, never shown or stored)"),
     ("platforms", "Platforms", "linux/amd64,linux/arm64 (Docker: needs buildx)"),
     ("no_cache", "No cache", "yes / no"),
 )
-
-
-def _split_list(text: str) -> list[str]:
-    return [p.strip() for p in text.replace("\n", ",").split(",") if p.strip()]
 
 
 def _truthy(text: str) -> bool:
@@ -36,36 +32,24 @@ def _truthy(text: str) -> bool:
 
 
 def build_spec_from_values(values: Mapping[str, str]) -> BuildSpec:
-    """The dialog's values as a BuildSpec (secrets: ``id=A,src=/p; id=B,src=/q``)."""
-    from tamer_tui.core.builds import BuildSpec, parse_build_args
+    """The dialog's values as a BuildSpec, parsed by core's parsers (the ones ``validate`` agrees with)."""
+    from tamer_tui.core.builds import BuildSpec, parse_build_args, parse_platforms, parse_secrets, parse_tags
 
-    secrets: list[tuple[str, str]] = []
-    for chunk in [c.strip() for c in values.get("secrets", "").split(";") if c.strip()]:
-        secrets.append(_parse_secret(chunk))
     return BuildSpec(
         context=values.get("context", "").strip(),
         dockerfile=values.get("dockerfile", "").strip(),
-        tags=tuple(_split_list(values.get("tags", ""))),
-        build_args=tuple(parse_build_args(values.get("build_args", ""))),
+        tags=parse_tags(values.get("tags", "")),
+        build_args=parse_build_args(values.get("build_args", "")),
         target=values.get("target", "").strip(),
-        secrets=tuple(secrets),
-        platforms=tuple(_split_list(values.get("platforms", ""))),
+        secrets=parse_secrets(values.get("secrets", "")),
+        platforms=parse_platforms(values.get("platforms", "")),
         no_cache=_truthy(values.get("no_cache", "")),
     )
 
 
-def _parse_secret(text: str) -> tuple[str, str]:
-    parts = dict(p.split("=", 1) for p in text.split(",") if "=" in p)
-    ident = parts.get("id", "")
-    src = parts.get("src") or parts.get("source") or ""
-    if not ident or not src:
-        raise InvalidInput(f"a secret is id=ID,src=FILE, got {text!r}")
-    return ident, src
-
-
 def build_spec_from_args(args: list[str]) -> tuple[str | None, BuildSpec]:
     """``[RUNTIME:]CONTEXT -f F -t T --build-arg K=V --target S --secret id=,src= --platform P --no-cache --pull``."""
-    from tamer_tui.core.builds import BuildSpec
+    from tamer_tui.core.builds import BuildSpec, parse_build_args, parse_platforms, parse_secrets
 
     runtime = None
     context = ""
@@ -100,16 +84,11 @@ def build_spec_from_args(args: list[str]) -> tuple[str | None, BuildSpec]:
             raise InvalidInput(f"build: one context only (got {context!r} and {a!r})")
     if not context:
         raise InvalidInput("usage: build [RUNTIME:]CONTEXT [-f DOCKERFILE] [-t TAG] ...")
-    build_args = []
-    for kv in values["build_args"]:
-        k, sep, v = kv.partition("=")
-        if not sep or not k:
-            raise InvalidInput(f"--build-arg takes KEY=VALUE, got {kv!r}")
-        build_args.append((k, v))
-    platforms = [p for chunk in values["platforms"] for p in _split_list(chunk)]
+    # each option's value is one entry: newline-joined, core's parsers take one entry per line
     spec = BuildSpec(context=context, dockerfile=single.get("dockerfile", ""), tags=tuple(values["tags"]),
-                     build_args=tuple(build_args), target=single.get("target", ""),
-                     secrets=tuple(_parse_secret(s) for s in values["secrets"]), platforms=tuple(platforms),
+                     build_args=parse_build_args("\n".join(values["build_args"])), target=single.get("target", ""),
+                     secrets=parse_secrets("\n".join(values["secrets"])),
+                     platforms=parse_platforms(" ".join(values["platforms"])),
                      no_cache=flags["no_cache"], pull=flags["pull"])
     return runtime, spec
 
@@ -129,7 +108,7 @@ async def _build_dialog(app: TamerApp) -> tuple[str | None, BuildSpec] | None:
         try:
             spec = build_spec_from_values(values)
         except InvalidInput as exc:
-            return [*problems, ("secrets" if "secret" in str(exc) else "build_args", str(exc))]
+            return [*problems, (_field_of(str(exc)), str(exc))]
         for message in validate(spec):
             problems.append((_field_of(message), message))
         return problems
