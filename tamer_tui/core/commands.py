@@ -132,7 +132,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "[-- COMMAND...]", mutates=True),
     CommandSpec("limits", ("update", "resources"), "Change a running container's CPU/memory limits or restart "
                 "policy (a dialog without options)",
-                "limits container/NAME [--cpus=1.5] [--memory=512m] [--restart=always]", mutates=True),
+                "limits container/NAME [--cpus=1.5] [--memory=512m] [--memory-swap=1g] [--restart=always]", mutates=True),
     CommandSpec("health", ("healthcheck",), "Health state and health check log of a container",
                 "health container/NAME"),
     CommandSpec("userns", ("idmap",), "User-namespace mapping of a container (and whether its engine is rootless)",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tamer_tui.core.commands import Command
 from tamer_tui.core.errors import InvalidInput, TamerError
@@ -144,82 +144,46 @@ async def cmd_run(app: TamerApp, cmd: Command) -> None:
     app.report(f"started {spec.name or ident[:12]} ({spec.image}) on {rt.name}")
 
 
-LIMIT_FIELDS = (("cpus", "CPUs", "1.5 or 500m; 0 = unlimited"), ("memory", "Memory", "512m, 1g; 0 = unlimited"),
-                ("restart", "Restart policy", "no, always, unless-stopped, on-failure[:N]"))
-
-
-def _limits_from(values: Mapping[str, str], current: Any) -> Any:
-    """Only what changed becomes part of the update (None = leave as it is)."""
-    from tamer_tui.core.runspec import Limits, parse_cpus, parse_memory, parse_restart
-
-    cpus = values.get("cpus", "").strip()
-    memory = values.get("memory", "").strip()
-    restart = values.get("restart", "").strip()
-    new_cpus = parse_cpus(cpus) if cpus else None
-    new_mem = parse_memory(memory) if memory else None
-    new_restart = parse_restart(restart) if restart else None
-    if new_restart == "no":
-        new_restart = ""  # Limits: "" is "no restart"
-    return Limits(
-        cpus=new_cpus if new_cpus is not None and new_cpus != (current.cpus or 0) else None,
-        memory=new_mem if new_mem is not None and new_mem != (current.memory or 0) else None,
-        restart_policy=new_restart if new_restart is not None and new_restart != (current.restart_policy or "")
-        else None,
-    )
-
-
-def _check_limits(values: Mapping[str, str]) -> list[tuple[str, str]]:
-    from tamer_tui.core.runspec import parse_cpus, parse_memory, parse_restart
-
-    problems = []
-    for name, parse in (("cpus", parse_cpus), ("memory", parse_memory), ("restart", parse_restart)):
-        text = values.get(name, "").strip()
-        if text:
-            try:
-                parse(text)
-            except (InvalidInput, ValueError) as exc:
-                problems.append((name, str(exc)))
-    return problems
-
-
-def _show_memory(value: int | None) -> str:
-    if not value:
-        return "0"
-    mib = value / (1024 * 1024)
-    return f"{int(mib)}m" if mib == int(mib) else str(value)
+LIMIT_LABELS = {"cpus": ("CPUs", "1.5 or 500m; empty = no limit"), "memory": ("Memory", "512m, 1g; empty = no limit"),
+                "memory_swap": ("Memory + swap", "1g, or unlimited; empty = leave the engine's default"),
+                "restart": ("Restart policy", "no, always, unless-stopped, on-failure[:N]")}
+LIMIT_OPTIONS = {"--cpus": "cpus", "--memory": "memory", "-m": "memory", "--memory-swap": "memory_swap",
+                 "--restart": "restart"}
 
 
 async def cmd_limits(app: TamerApp, cmd: Command) -> None:
     """``limits container/NAME [--cpus=X] [--memory=Y] [--restart=P]``; without options, a dialog."""
-    from tamer_tui.core.runspec import limits_from_inspect
+    from tamer_tui.core.runspec import LIMIT_FIELDS, build_limits, limits_from_inspect, limits_to_values
     from tamer_tui.ui.screens.form_screen import FormField, FormScreen
 
     if not cmd.args:
         raise InvalidInput(f"usage: {cmd.spec.usage}")
     _, (rt, ident, display) = await app.resolve(cmd.args[0], "container")
     current = limits_from_inspect(await rt.inspect_container(ident))
+
+    def check(values: Mapping[str, str]) -> list[tuple[str, str]]:
+        return [(p.field, p.message) for p in build_limits(values, current)[1]]
+
     values: dict[str, str] = {}
     for a in cmd.args[1:]:
         name, eq, value = a.partition("=")
-        key = {"--cpus": "cpus", "--memory": "memory", "-m": "memory", "--restart": "restart"}.get(name)
+        key = LIMIT_OPTIONS.get(name)
         if key is None or not eq:
-            raise InvalidInput(f"limits: unknown option {a!r} (--cpus=, --memory=, --restart=)")
+            raise InvalidInput(f"limits: unknown option {a!r} ({', '.join(o + '=' for o in LIMIT_OPTIONS)})")
         values[key] = value
     if not values:
-        initial = {"cpus": f"{current.cpus or 0:g}", "memory": _show_memory(current.memory),
-                   "restart": current.restart_policy or "no"}
-        fields = [FormField(n, label, initial[n], hint) for n, label, hint in LIMIT_FIELDS]
-        picked = await app.push_screen_wait(FormScreen(f"Limits of {display} ({rt.name})", fields, _check_limits,
+        initial = limits_to_values(current)
+        fields = [FormField(n, LIMIT_LABELS[n][0], initial.get(n, ""), LIMIT_LABELS[n][1]) for n in LIMIT_FIELDS]
+        picked = await app.push_screen_wait(FormScreen(f"Limits of {display} ({rt.name})", fields, check,
                                                        submit_label="Apply"))
         if picked is None:
             app.report("limits unchanged")
             return
         values = picked
-    problems = _check_limits(values)
-    if problems:
-        raise InvalidInput("; ".join(f"{f}: {m}" for f, m in problems))
-    limits = _limits_from(values, current)
-    if limits.cpus is None and limits.memory is None and limits.restart_policy is None:
+    limits, problems = build_limits(values, current)
+    if problems or limits is None:
+        raise InvalidInput("; ".join(f"{p.field}: {p.message}" for p in problems))
+    if limits.is_empty():
         app.report(f"{display}: nothing changed")
         return
     await rt.update_container(ident, limits)
