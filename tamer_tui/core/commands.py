@@ -219,14 +219,21 @@ def parse_target(text: str, default_kind: str | None = None) -> Target:
             kind, rest = KIND_ALIASES[head.lower()], tail
     if kind is None:
         raise InvalidInput(f"target {text!r} needs a kind, e.g. container/{text}")
-    runtime = None
-    if ":" in rest:
-        head, _, tail = rest.partition(":")
-        if head in ("docker", "podman") or head.startswith(("docker@", "podman@", "docker-", "podman-")):
-            runtime, rest = head, tail
+    runtime, rest = split_runtime(rest)
     if not rest:
         raise InvalidInput(f"target {text!r} has no name")
     return Target(kind, rest, runtime)
+
+
+def split_runtime(text: str) -> tuple[str | None, str]:
+    """``docker@ctx:web`` -> ("docker@ctx", "web"); text without a runtime prefix -> (None, text).
+
+    A runtime name is ``docker`` or ``podman``, optionally followed by ``@`` or ``-`` and more (the names
+    detection gives), so image references like ``alpine:3`` are never taken for one."""
+    head, sep, rest = text.partition(":")
+    if sep and (head in ("docker", "podman") or head.startswith(("docker@", "podman@", "docker-", "podman-"))):
+        return head, rest
+    return None, text
 
 
 def completions(prefix: str) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tamer_tui.core.commands import Command
+from tamer_tui.core.commands import Command, split_runtime
 from tamer_tui.core.compose import COMPOSE_ACTIONS, ComposeProject, group_projects, project_action
 from tamer_tui.core.errors import InvalidInput, NotFound
 from tamer_tui.core.runtime import ContainerRuntime
@@ -19,10 +19,7 @@ def split_target(text: str) -> tuple[str | None, str, str | None]:
     """``[RUNTIME:]PROJECT[/SERVICE]`` (a ``compose/`` prefix is accepted) -> (runtime, project, service)."""
     if text.startswith("compose/"):
         text = text[len("compose/"):]
-    runtime = None
-    head, sep, rest = text.partition(":")
-    if sep and (head in ("docker", "podman") or head.startswith(("docker@", "podman@", "docker-", "podman-"))):
-        runtime, text = head, rest
+    runtime, text = split_runtime(text)
     project, _, service = text.partition("/")
     if not project:
         raise InvalidInput("usage: compose ACTION [RUNTIME:]PROJECT[/SERVICE]")

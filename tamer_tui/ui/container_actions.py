@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from tamer_tui.core.commands import Command
+from tamer_tui.core.commands import Command, split_runtime
 from tamer_tui.core.errors import InvalidInput, TamerError
 from tamer_tui.core.models import RuntimeKind
 from tamer_tui.ui.format import human_size
@@ -39,13 +39,6 @@ RUN_OPTIONS = {"--name": "name", "-p": "ports", "--publish": "ports", "-e": "env
 REPEATABLE = {"ports", "env", "volumes", "labels"}
 
 
-def _runtime_and(text: str) -> tuple[str | None, str]:
-    head, sep, rest = text.partition(":")
-    if sep and (head in ("docker", "podman") or head.startswith(("docker@", "podman@", "docker-", "podman-"))):
-        return head, rest
-    return None, text
-
-
 def run_values_from_args(args: list[str]) -> tuple[str | None, dict[str, str], bool, str | None]:
     """``run`` arguments -> (runtime, form values, open the dialog?, --like target)."""
     import shlex
@@ -76,7 +69,7 @@ def run_values_from_args(args: list[str]) -> tuple[str | None, dict[str, str], b
         elif a.startswith("-"):
             raise InvalidInput(f"run: unknown option {a!r} (see :help)")
         elif "image" not in values:
-            rt, image = _runtime_and(a)
+            rt, image = split_runtime(a)
             runtime = runtime or rt
             values["image"] = image
         else:

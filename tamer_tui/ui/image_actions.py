@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from tamer_tui.core.commands import Command
+from tamer_tui.core.commands import Command, split_runtime
 from tamer_tui.core.errors import InvalidInput
 from tamer_tui.ui.format import human_size
 
@@ -75,11 +75,7 @@ def build_spec_from_args(args: list[str]) -> tuple[str | None, BuildSpec]:
         elif a.startswith("-"):
             raise InvalidInput(f"build: unknown option {a!r}")
         elif not context:
-            head, sep, rest = a.partition(":")
-            if sep and (head in ("docker", "podman") or head.startswith(("docker@", "podman@"))):
-                runtime, context = head, rest
-            else:
-                context = a
+            runtime, context = split_runtime(a)
         else:
             raise InvalidInput(f"build: one context only (got {context!r} and {a!r})")
     if not context:
@@ -164,10 +160,7 @@ async def cmd_push(app: TamerApp, cmd: Command) -> None:
     text = cmd.args[0]
     if text.startswith("image/"):
         text = text[len("image/"):]
-    head, sep, rest = text.partition(":")
-    runtime_name = None
-    if sep and (head in ("docker", "podman") or head.startswith(("docker@", "podman@"))):
-        runtime_name, text = head, rest
+    runtime_name, text = split_runtime(text)
     rt = app.one_runtime(None, runtime_name)
     registry = registry_of(text)
     from tamer_tui.core.aio import run_blocking

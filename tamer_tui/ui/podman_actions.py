@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tamer_tui.core.commands import Command
+from tamer_tui.core.commands import Command, split_runtime
 from tamer_tui.core.errors import Conflict, InvalidInput, NotFound
 from tamer_tui.core.models import RuntimeKind
 
@@ -18,20 +18,13 @@ POD_VERBS = ("create", "start", "stop", "restart", "pause", "unpause", "kill", "
 POD_MUTATING = {"create", "start", "stop", "restart", "pause", "unpause", "kill", "rm"}
 
 
-def _runtime_prefix(text: str) -> tuple[str | None, str]:
-    head, sep, rest = text.partition(":")
-    if sep and (head == "podman" or head.startswith(("podman@", "podman-"))):
-        return head, rest
-    return None, text
-
-
 async def find_pod(app: TamerApp, text: str) -> tuple[PodmanRuntime, str]:
     """``[RUNTIME:]NAME`` (a ``ppod/`` prefix is accepted) -> the Podman runtime that has the pod, and its name."""
     from tamer_tui.core.podman_pods import PodmanPods
 
     if text.startswith(("ppod/", "pod/")):
         text = text.split("/", 1)[1]
-    runtime_name, name = _runtime_prefix(text)
+    runtime_name, name = split_runtime(text)
     candidates = [rt for rt in app.runtimes_of(RuntimeKind.PODMAN) if runtime_name in (None, rt.name)]
     if not candidates:
         raise InvalidInput("pods need a Podman engine, and none is detected (:hosts lists what was found)")
@@ -69,7 +62,7 @@ async def cmd_ppods(app: TamerApp, cmd: Command) -> None:
     if verb in POD_MUTATING:
         app.guard_mutation(f"ppods {verb}")
     if verb == "create":
-        runtime_name, name = _runtime_prefix(args[1])
+        runtime_name, name = split_runtime(args[1])
         rt = app.one_runtime(RuntimeKind.PODMAN, runtime_name or (args[2] if len(args) > 2 else None))
         ident = await PodmanPods(rt).create(name)  # type: ignore[arg-type]
         app.report(f"pod {name} created on {rt.name} ({ident[:12]})")
